@@ -1,0 +1,138 @@
+//! Ledger accounts and assets: creating them and reading their totals.
+
+use anyhow::Context;
+use ledger::{Account, AccountFlags, AccountId, Asset, AssetCode};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{now_ms, Db};
+
+/// What an account is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountKind {
+    /// A customer's balance in one asset: debits must not exceed credits.
+    User,
+    /// The operator's equity in one asset: the other side of manual adjustments.
+    Equity,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::User => "user",
+            AccountKind::Equity => "equity",
+        }
+    }
+
+    fn flags(self) -> AccountFlags {
+        match self {
+            AccountKind::User => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            AccountKind::Equity => AccountFlags::NONE,
+        }
+    }
+}
+
+/// The id of a user's account in an asset.
+pub fn user_account_id(user_id: &str, asset: &AssetCode) -> AccountId {
+    AccountId::parse(&format!("user:{user_id}:{asset}")).expect("user ids are printable")
+}
+
+/// The id of the operator's equity account in an asset.
+pub fn equity_account_id(asset: &AssetCode) -> AccountId {
+    AccountId::parse(&format!("equity:{asset}")).expect("asset codes are printable")
+}
+
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, asset, flags, debits_pending, debits_posted, credits_pending, credits_posted";
+
+pub(crate) fn account_from_row(row: &AnyRow) -> anyhow::Result<Account> {
+    let id: String = row.try_get("id")?;
+    let asset: String = row.try_get("asset")?;
+    let flags: i64 = row.try_get("flags")?;
+    Ok(Account {
+        id: AccountId::parse(&id).context("stored account id")?,
+        asset: AssetCode::parse(&asset).context("stored asset code")?,
+        flags: u16::try_from(flags)
+            .ok()
+            .and_then(AccountFlags::from_bits)
+            .context("stored account flags")?,
+        debits_pending: row.try_get("debits_pending")?,
+        debits_posted: row.try_get("debits_posted")?,
+        credits_pending: row.try_get("credits_pending")?,
+        credits_posted: row.try_get("credits_posted")?,
+    })
+}
+
+impl Db {
+    /// Every configured asset, in display order.
+    pub async fn assets(&self) -> anyhow::Result<Vec<Asset>> {
+        let rows = sqlx::query("SELECT code, decimals FROM assets ORDER BY position, code")
+            .fetch_all(self.pool())
+            .await
+            .context("while listing assets")?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get("code")?;
+                let decimals: i64 = row.try_get("decimals")?;
+                Ok(Asset {
+                    code: AssetCode::parse(&code).context("stored asset code")?,
+                    decimals: u8::try_from(decimals).ok().filter(|d| *d <= 18).context("stored decimals")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates the account if it is missing; returns its id either way.
+    pub async fn ensure_account(
+        &self,
+        kind: AccountKind,
+        asset: &AssetCode,
+        user_id: Option<&str>,
+    ) -> anyhow::Result<AccountId> {
+        let id = match (kind, user_id) {
+            (AccountKind::User, Some(user)) => user_account_id(user, asset),
+            (AccountKind::Equity, None) => equity_account_id(asset),
+            _ => anyhow::bail!("a user account needs a user, a system account must not have one"),
+        };
+        sqlx::query(
+            "INSERT INTO ledger_accounts (id, asset, kind, user_id, flags, debits_pending, \
+             debits_posted, credits_pending, credits_posted, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(asset.as_str())
+        .bind(kind.as_str())
+        .bind(user_id)
+        .bind(i64::from(kind.flags().bits()))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .with_context(|| format!("while creating account {id}"))?;
+        Ok(id)
+    }
+
+    /// Creates the equity account of every asset.
+    pub async fn ensure_system_accounts(&self) -> anyhow::Result<()> {
+        for asset in self.assets().await? {
+            self.ensure_account(AccountKind::Equity, &asset.code, None).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn account(&self, id: &AccountId) -> anyhow::Result<Option<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .context("while reading an account")?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Every account, ordered by id.
+    pub async fn all_accounts(&self) -> anyhow::Result<Vec<Account>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await.context("while listing accounts")?;
+        rows.iter().map(account_from_row).collect()
+    }
+}

@@ -1,0 +1,87 @@
+//! The audit trail: who did what to whom, append-only.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use crate::{new_id, now_ms, Db};
+
+/// One audited action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at_ms: i64,
+    /// Who acted: `cli:<os user>`, `user:<id>`, `system`, …
+    pub actor: String,
+    /// What kind of action, e.g. `ledger.adjust`.
+    pub action: String,
+    /// What it was done to, e.g. `user:<id>`.
+    pub subject: String,
+    /// JSON with the particulars; never secrets.
+    pub detail: String,
+}
+
+impl Db {
+    pub async fn audit(&self, actor: &str, action: &str, subject: &str, detail: &str) -> anyhow::Result<String> {
+        let id = new_id();
+        sqlx::query("INSERT INTO audit_events (id, at_ms, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(now_ms())
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .bind(detail)
+            .execute(self.pool())
+            .await
+            .context("while writing an audit event")?;
+        Ok(id)
+    }
+
+    /// Audit events about a subject, oldest first.
+    pub async fn audit_events_for(&self, subject: &str) -> anyhow::Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, actor, action, subject, detail FROM audit_events WHERE subject = $1 ORDER BY at_ms, id",
+        )
+        .bind(subject)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    id: r.try_get("id")?,
+                    at_ms: r.try_get("at_ms")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    subject: r.try_get("subject")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a manual adjustment before its transfer is submitted; its id is the transfer's.
+    pub async fn record_adjustment(
+        &self,
+        id: &str,
+        account_id: &str,
+        asset: &str,
+        amount_signed: i64,
+        reason: &str,
+        actor: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO ledger_adjustments (id, account_id, asset, amount, reason, actor, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(asset)
+        .bind(amount_signed)
+        .bind(reason)
+        .bind(actor)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .context("while recording an adjustment")?;
+        Ok(())
+    }
+}

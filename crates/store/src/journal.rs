@@ -1,0 +1,257 @@
+//! The journal's statements: loading what a batch touches and writing what it produced.
+//!
+//! Called by the [`crate::writer`] inside one transaction per batch. On PostgreSQL the accounts
+//! are locked (`FOR UPDATE`, in id order, so two nodes never deadlock on each other's order)
+//! before the transfers and closures are read, so the batch sees every commit that happened
+//! before it got its locks. On SQLite the transaction is `BEGIN IMMEDIATE`, which already
+//! excludes every other writer.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use ledger::{AccountId, AssetCode, BatchState, ResultCode, StoredTransfer, Transfer, TransferId, TransferKindTag};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::accounts::{account_from_row, ACCOUNT_COLUMNS};
+use crate::{chunk_sizes, padded, placeholders, Backend, Db};
+
+pub(crate) const TRANSFER_COLUMNS: &str = "id, result, kind, debit_account_id, credit_account_id, \
+     asset, amount, pending_id, expires_at, code, reference, linked, fingerprint, timestamp";
+const TRANSFER_COLUMN_COUNT: usize = 14;
+
+pub(crate) fn transfer_from_row(row: &AnyRow) -> anyhow::Result<StoredTransfer> {
+    let text = |name: &str| -> anyhow::Result<String> { Ok(row.try_get::<String, _>(name)?) };
+    let opt = |name: &str| -> anyhow::Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };
+    let account = |v: Option<String>| v.map(|s| AccountId::parse(&s).context("stored account id")).transpose();
+    let transfer_id = |v: Option<String>| v.map(|s| TransferId::parse(&s).context("stored transfer id")).transpose();
+    let code: i64 = row.try_get("code")?;
+    Ok(StoredTransfer {
+        id: TransferId::parse(&text("id")?).context("stored transfer id")?,
+        result: ResultCode::parse(&text("result")?).context("stored result code")?,
+        kind: TransferKindTag::parse(&text("kind")?).context("stored transfer kind")?,
+        debit_account_id: account(opt("debit_account_id")?)?,
+        credit_account_id: account(opt("credit_account_id")?)?,
+        asset: AssetCode::parse(&text("asset")?).context("stored asset")?,
+        amount: row.try_get("amount")?,
+        pending_id: transfer_id(opt("pending_id")?)?,
+        expires_at: row.try_get("expires_at")?,
+        code: u16::try_from(code).context("stored transfer code")?,
+        reference: text("reference")?,
+        linked: row.try_get::<i64, _>("linked")? != 0,
+        fingerprint: text("fingerprint")?,
+        timestamp: row.try_get("timestamp")?,
+    })
+}
+
+/// Loads every account, transfer and closure `requests` may touch, locking the accounts.
+pub(crate) async fn load_batch_state(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    requests: &[Vec<Transfer>],
+) -> anyhow::Result<BatchState> {
+    let mut ids: BTreeSet<&str> = BTreeSet::new();
+    let mut pending_ids: BTreeSet<&str> = BTreeSet::new();
+    let mut account_ids: BTreeSet<String> = BTreeSet::new();
+    for t in requests.iter().flatten() {
+        ids.insert(t.id.as_str());
+        if let Some(p) = t.pending_id() {
+            pending_ids.insert(p.as_str());
+            ids.insert(p.as_str());
+        }
+        if let Some((d, c)) = t.named_accounts() {
+            account_ids.insert(d.as_str().to_owned());
+            account_ids.insert(c.as_str().to_owned());
+        }
+    }
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let pending_ids: Vec<&str> = pending_ids.into_iter().collect();
+
+    let mut state = BatchState::default();
+    // Pending transfers never change, so their accounts can be read before locking.
+    if !pending_ids.is_empty() {
+        for t in select_transfers(conn, &pending_ids).await? {
+            account_ids.extend(t.debit_account_id.iter().map(|a| a.as_str().to_owned()));
+            account_ids.extend(t.credit_account_id.iter().map(|a| a.as_str().to_owned()));
+        }
+    }
+    let account_ids: Vec<String> = account_ids.into_iter().collect();
+    for chunk in account_ids.chunks(1024) {
+        let list = padded(chunk);
+        let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
+            placeholders(1, list.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in &list {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await.context("while loading accounts")? {
+            let account = account_from_row(&row)?;
+            state.accounts.insert(account.id.clone(), account);
+        }
+    }
+    for t in select_transfers(conn, &ids).await? {
+        state.transfers.insert(t.id.clone(), t);
+    }
+    for chunk in pending_ids.chunks(1024) {
+        let list = padded(chunk);
+        let sql = format!(
+            "SELECT pending_id, kind FROM ledger_transfers WHERE result = 'ok' AND pending_id IN ({})",
+            placeholders(1, list.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in &list {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await.context("while loading closures")? {
+            let pending: String = row.try_get("pending_id")?;
+            let kind: String = row.try_get("kind")?;
+            state.closures.insert(
+                TransferId::parse(&pending).context("stored pending id")?,
+                TransferKindTag::parse(&kind).context("stored kind")?,
+            );
+        }
+    }
+    Ok(state)
+}
+
+async fn select_transfers(conn: &mut AnyConnection, ids: &[&str]) -> anyhow::Result<Vec<StoredTransfer>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1024) {
+        let list = padded(chunk);
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
+            placeholders(1, list.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in &list {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await.context("while loading transfers")? {
+            out.push(transfer_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes new journal rows and the final totals of the touched accounts.
+pub(crate) async fn write_batch(
+    conn: &mut AnyConnection,
+    state: &BatchState,
+    new_transfers: &[StoredTransfer],
+    touched: &[AccountId],
+) -> anyhow::Result<()> {
+    let mut rest = new_transfers;
+    for size in chunk_sizes(new_transfers.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let rows = (0..size)
+            .map(|i| format!("({})", placeholders(1 + i * TRANSFER_COLUMN_COUNT, TRANSFER_COLUMN_COUNT)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES {rows}");
+        let mut query = sqlx::query(&sql);
+        for t in chunk {
+            query = query
+                .bind(t.id.as_str())
+                .bind(t.result.as_str())
+                .bind(t.kind.as_str())
+                .bind(t.debit_account_id.as_ref().map(|a| a.as_str()))
+                .bind(t.credit_account_id.as_ref().map(|a| a.as_str()))
+                .bind(t.asset.as_str())
+                .bind(t.amount)
+                .bind(t.pending_id.as_ref().map(|p| p.as_str()))
+                .bind(t.expires_at)
+                .bind(i64::from(t.code))
+                .bind(t.reference.as_str())
+                .bind(i64::from(t.linked))
+                .bind(t.fingerprint.as_str())
+                .bind(t.timestamp);
+        }
+        query.execute(&mut *conn).await.context("while writing transfers")?;
+    }
+    // Totals are written as absolute values: the rows are locked (or the database is) for the
+    // whole transaction, so nobody else changed them since they were read.
+    let mut rest = touched;
+    for size in chunk_sizes(touched.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut sql = String::from(
+            "UPDATE ledger_accounts SET debits_pending = CASE id",
+        );
+        // One statement per chunk: CASE on id for each of the four totals.
+        let mut binds: Vec<(String, i64)> = Vec::new();
+        let mut n = 1;
+        let mut case = |field: fn(&ledger::Account) -> i64, sql: &mut String| {
+            for id in chunk {
+                sql.push_str(&format!(" WHEN ${} THEN CAST(${} AS BIGINT)", n, n + 1));
+                binds.push((id.as_str().to_owned(), field(&state.accounts[id])));
+                n += 2;
+            }
+            sql.push_str(" END");
+        };
+        case(|a| a.debits_pending, &mut sql);
+        sql.push_str(", debits_posted = CASE id");
+        case(|a| a.debits_posted, &mut sql);
+        sql.push_str(", credits_pending = CASE id");
+        case(|a| a.credits_pending, &mut sql);
+        sql.push_str(", credits_posted = CASE id");
+        case(|a| a.credits_posted, &mut sql);
+        sql.push_str(&format!(" WHERE id IN ({})", placeholders(n, chunk.len())));
+        let mut query = sqlx::query(&sql);
+        for (id, value) in &binds {
+            query = query.bind(id.as_str()).bind(*value);
+        }
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        let done = query.execute(&mut *conn).await.context("while writing account totals")?;
+        anyhow::ensure!(
+            done.rows_affected() == chunk.len() as u64,
+            "updated {} accounts, expected {}",
+            done.rows_affected(),
+            chunk.len()
+        );
+    }
+    Ok(())
+}
+
+impl Db {
+    /// A stored transfer by id, whatever its result.
+    pub async fn transfer(&self, id: &TransferId) -> anyhow::Result<Option<StoredTransfer>> {
+        let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.pool()).await?;
+        row.as_ref().map(transfer_from_row).transpose()
+    }
+
+    /// How many journal rows carry this id (0 or 1; the crash tests check it is never more).
+    pub async fn count_transfers_with_id(&self, id: &str) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM ledger_transfers WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The newest timestamp in the journal, so a restarted writer's clock never goes back.
+    pub async fn last_transfer_timestamp(&self) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT CAST(MAX(timestamp) AS BIGINT) FROM ledger_transfers")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+    }
+
+    /// Pending transfers whose timeout has passed and that nothing closed yet.
+    pub async fn due_pending_transfers(&self, now_ns: i64, limit: i64) -> anyhow::Result<Vec<StoredTransfer>> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers p WHERE p.kind = 'pending' \
+             AND p.result = 'ok' AND p.expires_at IS NOT NULL AND p.expires_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM ledger_transfers c WHERE c.pending_id = p.id AND c.result = 'ok') \
+             ORDER BY p.expires_at LIMIT $2"
+        );
+        let rows = sqlx::query(&sql).bind(now_ns).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(transfer_from_row).collect()
+    }
+}
