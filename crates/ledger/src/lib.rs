@@ -24,3 +24,11 @@ pub use transfer::{
     Account, AccountFlags, AccountId, ResultCode, StoredTransfer, Transfer, TransferId,
     TransferKind, TransferKindTag,
 };
+
+/// Transfer codes: the kind of business movement a transfer is. Stored, so never renumber.
+pub mod codes {
+    /// A manual adjustment by an operator, against the equity account.
+    pub const ADJUSTMENT: u16 = 1;
+    /// Synthetic load from `okwallet bench` and the crash tests.
+    pub const LOAD_TEST: u16 = 9000;
+}

@@ -1,1 +1,240 @@
-fn main(){}
+//! The okwallet binary: command line, configuration, wiring and background workers.
+//!
+//! Business rules live in the library crates; this file only parses what the operator asked for,
+//! settles the configuration, and calls them.
+
+mod bench;
+mod config;
+mod load;
+mod ops;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use config::{Config, ConfigError, FileConfig, LogFormat, Sourced};
+
+/// okwallet — a self-hosted digital-asset wallet with customer service built in.
+///
+/// Without --database-url the data lives in embedded SQLite under ./okwallet-data/.
+/// Settings come from flags, then OKWALLET_* environment variables, then the TOML file given by
+/// --config, then defaults.
+#[derive(Parser, Debug)]
+#[command(name = "okwallet", version, max_term_width = 100)]
+struct Cli {
+    /// TOML configuration file (keys: database_url, data_dir, listen, log_format, [ledger]).
+    #[arg(long, global = true, env = "OKWALLET_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database: postgres://user@host/db for PostgreSQL, or sqlite://path. Default: SQLite in the data folder.
+    #[arg(long, global = true, env = "OKWALLET_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Folder for the embedded database and other local data [default: ./okwallet-data].
+    #[arg(long, global = true, env = "OKWALLET_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log line format on standard error: text or json [default: text].
+    #[arg(long, global = true, env = "OKWALLET_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web server and background workers (migrations are applied first).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "OKWALLET_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+        /// Seed demo accounts (one per role), fund the demo user, and print the demo logins.
+        #[arg(long, env = "OKWALLET_DEMO")]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check and correct the ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Measure performance; prints numbers, asserts nothing.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Tools for okwallet's own tests.
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user with a role, e.g. the first admin.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters. Prefer OKWALLET_USER_PASSWORD: flags are visible to other local users.
+        #[arg(long, env = "OKWALLET_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// One of user, merchant, agent, supervisor, admin.
+        #[arg(long, default_value = "user")]
+        role: identity::Role,
+        /// Language for pages and mail: zh-CN or en.
+        #[arg(long, default_value = "zh-CN")]
+        locale: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Recompute every balance from the journal and check every invariant; exits 1 on any discrepancy.
+    Verify,
+    /// Credit (or, with a negative amount, debit) a user's balance against the operator's equity,
+    /// with a reason, as a new audited transfer. Journal entries are never edited.
+    Adjust {
+        #[arg(long)]
+        email: String,
+        /// Asset code, e.g. ETH.
+        #[arg(long)]
+        asset: String,
+        /// Decimal amount in the asset's units, e.g. 1.5 or -0.25.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Why: kept with the adjustment and in the audit log.
+        #[arg(long)]
+        reason: String,
+        /// Who is adjusting [default: cli:$USER].
+        #[arg(long)]
+        actor: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Transfers per second and latency, with one commit per transfer and with group commit,
+    /// against a fresh database (a new SQLite file, or a new database on the given PostgreSQL
+    /// server, dropped afterwards).
+    Ledger(bench::LedgerBenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum DebugCommand {
+    /// Submits a deterministic stream of transfers and prints `ack <index> <result>` after each
+    /// acknowledgement (used by the crash-safety and multi-writer tests).
+    Load(load::LoadArgs),
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let config = match settle(&cli, &matches) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("okwallet: bad configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let outcome = runtime.block_on(run(cli.command, config));
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("okwallet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { demo, .. } => serve::serve(config, demo).await,
+        Command::Migrate => ops::migrate(&config).await,
+        Command::User(UserCommand::Add { email, password, role, locale }) => {
+            ops::user_add(&config, &email, &password, role, &locale).await
+        }
+        Command::Ledger(LedgerCommand::Verify) => ops::ledger_verify(&config).await,
+        Command::Ledger(LedgerCommand::Adjust { email, asset, amount, reason, actor }) => {
+            let actor = actor.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())));
+            ops::ledger_adjust(&config, &email, &asset, &amount, &reason, &actor).await
+        }
+        Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
+        Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
+    }
+}
+
+/// Where a value of `id` came from, or `None` when it was not given by flag or environment.
+fn sourced<T: Clone + Send + Sync + 'static>(
+    matches: &ArgMatches,
+    id: &str,
+    flag: &str,
+    env: &str,
+) -> Option<Sourced<T>> {
+    let value = matches.get_one::<T>(id)?.clone();
+    let source = match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => format!("{env} (environment)"),
+        Some(ValueSource::CommandLine) => flag.to_owned(),
+        _ => return None,
+    };
+    Some(Sourced { value, source })
+}
+
+fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
+    let file = match &cli.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let database_url = config::pick(
+        sourced::<String>(matches, "database_url", "--database-url", "OKWALLET_DATABASE_URL"),
+        file.database_url,
+        "database_url",
+    )
+    .map(config::check_database_url)
+    .transpose()?;
+    let data_dir = config::pick(
+        sourced::<PathBuf>(matches, "data_dir", "--data-dir", "OKWALLET_DATA_DIR"),
+        file.data_dir,
+        "data_dir",
+    )
+    .map_or_else(|| PathBuf::from("okwallet-data"), |s| s.value);
+    let serve_matches = matches.subcommand_matches("serve");
+    let listen_flag = serve_matches.and_then(|m| sourced::<String>(m, "listen", "--listen", "OKWALLET_LISTEN"));
+    let listen = config::pick(listen_flag, file.listen, "listen")
+        .map(config::parse_listen)
+        .transpose()?
+        .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("default address"));
+    let log_format = config::pick(
+        sourced::<String>(matches, "log_format", "--log-format", "OKWALLET_LOG_FORMAT"),
+        file.log_format,
+        "log_format",
+    )
+    .map(config::parse_log_format)
+    .transpose()?
+    .unwrap_or(LogFormat::Text);
+    let mut ledger = store::writer::WriterConfig::default();
+    if let Some(v) = file.ledger.batch_events_max {
+        ledger.batch_events_max =
+            config::check_positive(Sourced { value: v, source: "config file key `ledger.batch_events_max`".into() }, 65_536)?;
+    }
+    if let Some(v) = file.ledger.queue_requests_max {
+        ledger.queue_requests_max = config::check_positive(
+            Sourced { value: v, source: "config file key `ledger.queue_requests_max`".into() },
+            1_000_000,
+        )?;
+    }
+    Ok(Config { database_url, data_dir, listen, log_format, ledger })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OKWALLET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

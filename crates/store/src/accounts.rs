@@ -14,6 +14,8 @@ pub enum AccountKind {
     User,
     /// The operator's equity in one asset: the other side of manual adjustments.
     Equity,
+    /// Synthetic customer-like accounts for benchmarks and load tests.
+    Synthetic,
 }
 
 impl AccountKind {
@@ -21,12 +23,13 @@ impl AccountKind {
         match self {
             AccountKind::User => "user",
             AccountKind::Equity => "equity",
+            AccountKind::Synthetic => "synthetic",
         }
     }
 
     fn flags(self) -> AccountFlags {
         match self {
-            AccountKind::User => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            AccountKind::User | AccountKind::Synthetic => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
             AccountKind::Equity => AccountFlags::NONE,
         }
     }
@@ -92,6 +95,7 @@ impl Db {
         let id = match (kind, user_id) {
             (AccountKind::User, Some(user)) => user_account_id(user, asset),
             (AccountKind::Equity, None) => equity_account_id(asset),
+            (AccountKind::Synthetic, _) => anyhow::bail!("synthetic accounts are made by create_synthetic_accounts"),
             _ => anyhow::bail!("a user account needs a user, a system account must not have one"),
         };
         sqlx::query(
@@ -117,6 +121,33 @@ impl Db {
             self.ensure_account(AccountKind::Equity, &asset.code, None).await?;
         }
         Ok(())
+    }
+
+    /// Creates synthetic accounts (`<prefix><n>` for n in 0..count) that do not exist yet.
+    pub async fn create_synthetic_accounts(&self, prefix: &str, count: usize, asset: &AssetCode) -> anyhow::Result<Vec<AccountId>> {
+        let ids: Vec<AccountId> = (0..count)
+            .map(|n| AccountId::parse(&format!("{prefix}{n}")).context("synthetic account id"))
+            .collect::<anyhow::Result<_>>()?;
+        let flags = i64::from(AccountKind::Synthetic.flags().bits());
+        let mut rest = &ids[..];
+        for size in crate::chunk_sizes(ids.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let rows = (0..size)
+                .map(|i| format!("(${}, $1, 'synthetic', NULL, $2, 0, 0, 0, 0, $3)", i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO ledger_accounts (id, asset, kind, user_id, flags, debits_pending, debits_posted, \
+                 credits_pending, credits_posted, created_at_ms) VALUES {rows} ON CONFLICT (id) DO NOTHING"
+            );
+            let mut query = sqlx::query(&sql).bind(asset.as_str()).bind(flags).bind(now_ms());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.execute(self.pool()).await.context("while creating synthetic accounts")?;
+        }
+        Ok(ids)
     }
 
     pub async fn account(&self, id: &AccountId) -> anyhow::Result<Option<Account>> {

@@ -1,0 +1,232 @@
+//! `okwallet bench ledger`: throughput and latency of the ledger writer, with one commit per
+//! transfer and with group commit, measured in the same run on a fresh database.
+//!
+//! Prints one JSON object per mode. Numbers are printed, never asserted: a shared 2-core machine
+//! makes timing assertions flaky.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ledger::{Amount, AssetCode, Transfer, TransferId, TransferKind};
+use rand::{Rng, SeedableRng};
+use store::writer::{Ledger, WriterConfig};
+use store::{Backend, Db};
+
+use crate::config::Config;
+
+#[derive(clap::Args, Debug)]
+pub struct LedgerBenchArgs {
+    /// Transfers submitted with group commit.
+    #[arg(long, default_value_t = 200_000)]
+    transfers: u64,
+    /// Transfers submitted with one commit per transfer (slow by nature, so fewer by default).
+    #[arg(long, default_value_t = 5_000)]
+    baseline_transfers: u64,
+    /// Accounts the transfers are spread over.
+    #[arg(long, default_value_t = 10_000)]
+    accounts: usize,
+    /// Concurrent submitters, each waiting for its answer before sending the next transfer.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Print only JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Outcome {
+    mode: &'static str,
+    transfers: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    batches: u64,
+}
+
+pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<ExitCode> {
+    let fresh = FreshDb::create(config).await?;
+    let db = &fresh.db;
+    let backend = match db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    if !args.json {
+        eprintln!(
+            "bench ledger: {backend}, {} accounts, {} submitters, durability on ({})",
+            args.accounts,
+            args.concurrency,
+            if db.backend() == Backend::Sqlite { "WAL, synchronous=FULL" } else { "synchronous_commit=on" }
+        );
+    }
+    let eth = AssetCode::parse("ETH").expect("valid");
+    let accounts = db.create_synthetic_accounts("bench:", args.accounts, &eth).await?;
+    let funding = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
+    let fund: Vec<Transfer> = accounts
+        .iter()
+        .enumerate()
+        .map(|(n, account)| Transfer {
+            id: TransferId::parse(&format!("bench-funding-{n}")).expect("valid"),
+            kind: TransferKind::Single {
+                debit: store::accounts::equity_account_id(&eth),
+                credit: account.clone(),
+                amount: Amount::from_minor(1_000_000_000_000).expect("positive"),
+            },
+            asset: eth.clone(),
+            code: ledger::codes::LOAD_TEST,
+            reference: "bench:funding".into(),
+            linked: false,
+        })
+        .collect();
+    for chunk in fund.chunks(4096) {
+        funding.submit(chunk.to_vec()).await.map_err(|e| anyhow::anyhow!(e))?;
+    }
+    let accounts = Arc::new(accounts);
+    let mut outcomes = Vec::new();
+    for (mode, batch_events_max, transfers) in [
+        ("per_transfer_commit", 1, args.baseline_transfers),
+        ("group_commit", WriterConfig::default().batch_events_max, args.transfers),
+    ] {
+        outcomes.push(run_mode(db, mode, batch_events_max, transfers, args.concurrency, accounts.clone(), &eth).await?);
+    }
+    let baseline = outcomes[0].transfers as f64 / outcomes[0].elapsed.as_secs_f64();
+    for o in &outcomes {
+        let mut lat = o.latencies_us.clone();
+        lat.sort_unstable();
+        let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let per_s = o.transfers as f64 / o.elapsed.as_secs_f64();
+        let line = serde_json::json!({
+            "mode": o.mode,
+            "backend": backend,
+            "transfers": o.transfers,
+            "accounts": args.accounts,
+            "concurrency": args.concurrency,
+            "transfers_per_s": per_s.round(),
+            "latency_p50_ms": (pct(0.50) * 100.0).round() / 100.0,
+            "latency_p99_ms": (pct(0.99) * 100.0).round() / 100.0,
+            "batches": o.batches,
+            "mean_batch": if o.batches > 0 { (o.transfers as f64 / o.batches as f64 * 10.0).round() / 10.0 } else { 0.0 },
+            "speedup_vs_per_transfer_commit": (per_s / baseline * 10.0).round() / 10.0,
+        });
+        println!("{line}");
+    }
+    let report = db.verify_ledger().await?;
+    if !args.json {
+        eprintln!("ledger verify after the run: {} discrepancies", report.discrepancies.len());
+    }
+    anyhow::ensure!(report.discrepancies.is_empty(), "the benchmark left the ledger inconsistent: {:?}", report.discrepancies);
+    fresh.drop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_mode(
+    db: &Db,
+    mode: &'static str,
+    batch_events_max: usize,
+    transfers: u64,
+    concurrency: usize,
+    accounts: Arc<Vec<ledger::AccountId>>,
+    eth: &AssetCode,
+) -> anyhow::Result<Outcome> {
+    let batches = Arc::new(AtomicU64::new(0));
+    let counter = batches.clone();
+    let observer: store::writer::BatchObserver = Arc::new(move |_, _| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    let config = WriterConfig { batch_events_max, ..WriterConfig::default() };
+    let ledger = Ledger::start(db.clone(), config, Some(observer)).await?;
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency.max(1) {
+        let (ledger, next, accounts, eth) = (ledger.clone(), next.clone(), accounts.clone(), eth.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(worker as u64);
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= transfers {
+                    return Ok::<_, anyhow::Error>(latencies);
+                }
+                let from = rng.gen_range(0..accounts.len());
+                let to = (from + rng.gen_range(1..accounts.len())) % accounts.len();
+                let transfer = Transfer {
+                    id: TransferId::parse(&format!("bench-{mode}-{i}")).expect("valid"),
+                    kind: TransferKind::Single {
+                        debit: accounts[from].clone(),
+                        credit: accounts[to].clone(),
+                        amount: Amount::from_minor(rng.gen_range(1..1000)).expect("positive"),
+                    },
+                    asset: eth.clone(),
+                    code: ledger::codes::LOAD_TEST,
+                    reference: String::new(),
+                    linked: false,
+                };
+                let sent = Instant::now();
+                let result = ledger.submit(vec![transfer]).await.map_err(|e| anyhow::anyhow!(e))?;
+                latencies.push(sent.elapsed().as_micros() as u64);
+                anyhow::ensure!(result[0].code == ledger::ResultCode::Ok, "bench transfer refused: {}", result[0].code);
+            }
+        }));
+    }
+    let mut latencies_us = Vec::with_capacity(transfers as usize);
+    for task in tasks {
+        latencies_us.extend(task.await??);
+    }
+    Ok(Outcome { mode, transfers, elapsed: started.elapsed(), latencies_us, batches: batches.load(Ordering::Relaxed) })
+}
+
+/// A new empty database for the run: a SQLite file in a temporary folder, or a new database on
+/// the configured PostgreSQL server, dropped afterwards.
+struct FreshDb {
+    db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl FreshDb {
+    async fn create(config: &Config) -> anyhow::Result<FreshDb> {
+        match config.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres") => {
+                let name = format!("okw_bench_{}", store::new_id());
+                let admin = Db::connect(url).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await?;
+                admin.close().await;
+                let url_new = replace_database(url, &name);
+                let db = Db::connect(&url_new).await?;
+                db.migrate().await?;
+                db.ensure_system_accounts().await?;
+                Ok(FreshDb { db, _dir: None, pg: Some((url.to_owned(), name)) })
+            }
+            _ => {
+                let dir = tempfile::Builder::new().prefix("okwallet-bench").tempdir_in(std::env::temp_dir())?;
+                let db = Db::connect(&store::sqlite_url_for_dir(dir.path())).await?;
+                db.migrate().await?;
+                db.ensure_system_accounts().await?;
+                Ok(FreshDb { db, _dir: Some(dir), pg: None })
+            }
+        }
+    }
+
+    async fn drop(self) {
+        self.db.close().await;
+        if let Some((admin_url, name)) = self.pg {
+            if let Ok(admin) = Db::connect(&admin_url).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if base[..i].ends_with(':') || base[..i].ends_with('/') => base,
+        Some(i) => &base[..i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}

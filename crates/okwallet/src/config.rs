@@ -1,0 +1,193 @@
+//! Configuration: flags, then `OKWALLET_*` environment variables, then an optional TOML file,
+//! then defaults — the first that sets a key wins.
+//!
+//! A bad value stops the program with status 2 and a message that names the key and where it
+//! came from. Secrets (the database password) are never printed: [`Config`]'s `Debug` redacts.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A configuration error: which key, from where, and what is wrong.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How log lines are written to standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The settled configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// `None`: embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    pub ledger: store::writer::WriterConfig,
+}
+
+impl Config {
+    /// The URL to connect to: the configured one, or the SQLite file in the data folder.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| store::sqlite_url_for_dir(&self.data_dir))
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_deref().map(store::redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("log_format", &self.log_format)
+            .field("ledger", &self.ledger)
+            .finish()
+    }
+}
+
+/// The optional TOML file. Unknown keys are errors, so a typo is never silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub log_format: Option<String>,
+    #[serde(default)]
+    pub ledger: FileLedgerConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLedgerConfig {
+    pub batch_events_max: Option<usize>,
+    pub queue_requests_max: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("config file {}: cannot be read: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            ConfigError(format!("config file {}: {}", path.display(), e.message().trim_end()))
+                .with_span(&text, e.span())
+        })
+    }
+}
+
+impl ConfigError {
+    fn with_span(self, text: &str, span: Option<std::ops::Range<usize>>) -> ConfigError {
+        match span {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                ConfigError(format!("{} (line {line})", self.0))
+            }
+            None => self,
+        }
+    }
+}
+
+/// One value and the name of where it came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: String,
+}
+
+/// The first of flag/environment, then file, that is set.
+pub fn pick<T>(from_cli: Option<Sourced<T>>, from_file: Option<T>, file_key: &str) -> Option<Sourced<T>> {
+    from_cli.or_else(|| from_file.map(|value| Sourced { value, source: format!("config file key `{file_key}`") }))
+}
+
+pub fn parse_listen(v: Sourced<String>) -> Result<SocketAddr, ConfigError> {
+    v.value.parse().map_err(|_| {
+        ConfigError(format!("{} = {:?}: not an address like 127.0.0.1:8080", v.source, v.value))
+    })
+}
+
+pub fn parse_log_format(v: Sourced<String>) -> Result<LogFormat, ConfigError> {
+    match v.value.as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(ConfigError(format!("{} = {:?}: one of text, json", v.source, v.value))),
+    }
+}
+
+pub fn check_database_url(v: Sourced<String>) -> Result<String, ConfigError> {
+    let ok = ["sqlite:", "postgres:", "postgresql:"].iter().any(|p| v.value.starts_with(p));
+    if ok {
+        Ok(v.value)
+    } else {
+        Err(ConfigError(format!(
+            "{} = {:?}: use postgres://user@host/db or sqlite://path",
+            v.source,
+            store::redact_url(&v.value)
+        )))
+    }
+}
+
+pub fn check_positive(v: Sourced<usize>, max: usize) -> Result<usize, ConfigError> {
+    if (1..=max).contains(&v.value) {
+        Ok(v.value)
+    } else {
+        Err(ConfigError(format!("{} = {}: between 1 and {max}", v.source, v.value)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_typos_name_the_key_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("okwallet.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("listen_addr") && err.contains("line 2"), "{err}");
+        std::fs::write(&path, "[ledger]\nbatch_events_max = \"many\"\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err().to_string();
+        assert!(err.contains("batch_events_max") || err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn values_are_checked_with_their_source() {
+        let src = |v: &str| Sourced { value: v.to_owned(), source: "OKWALLET_LISTEN (environment)".into() };
+        assert!(parse_listen(src("127.0.0.1:8080")).is_ok());
+        let err = parse_listen(src("localhost")).unwrap_err().to_string();
+        assert!(err.starts_with("OKWALLET_LISTEN (environment) = \"localhost\""), "{err}");
+        let err = check_database_url(Sourced { value: "mysql://u:pw@h/db".into(), source: "--database-url".into() })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mysql://u:***@h/db") && !err.contains("pw"), "{err}");
+        assert!(parse_log_format(src("yaml")).is_err());
+        assert!(check_positive(Sourced { value: 0, source: "x".into() }, 10).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let config = Config {
+            database_url: Some("postgres://okw:hunter2@db/okw".into()),
+            data_dir: PathBuf::from("d"),
+            listen: "127.0.0.1:1".parse().unwrap(),
+            log_format: LogFormat::Text,
+            ledger: Default::default(),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("okw:***@db"), "{shown}");
+    }
+}

@@ -1,0 +1,154 @@
+//! One-shot operator commands: migrate, user add, ledger verify, ledger adjust.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use identity::{Email, Role};
+use ledger::{Amount, EventResult, ResultCode, Transfer, TransferId, TransferKind};
+use store::accounts::AccountKind;
+use store::users::{CreateUserError, User};
+use store::writer::Ledger;
+use store::Db;
+
+use crate::config::Config;
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.effective_database_url()).await?;
+    db.migrate().await?;
+    db.ensure_system_accounts().await?;
+    Ok(db)
+}
+
+pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    let db = open(config).await?;
+    println!("database is at schema version {}", db.schema_version().await?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn user_add(config: &Config, email: &str, password: &str, role: Role, locale: &str) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(email).with_context(|| format!("--email {email:?}"))?;
+    if !matches!(locale, "zh-CN" | "en") {
+        bail!("--locale {locale:?}: one of zh-CN, en");
+    }
+    let hash = identity::hash_password(password).context("--password")?;
+    let db = open(config).await?;
+    match db.create_user(&email, &hash, role, locale).await {
+        Ok(user) => {
+            db.audit("cli", "user.create", &format!("user:{}", user.id), &format!(r#"{{"role":"{role}"}}"#))
+                .await?;
+            println!("created {} {} ({role})", user.id, user.email);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CreateUserError::EmailTaken) => {
+            eprintln!("okwallet: {email} is already registered");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(CreateUserError::Storage(e)) => Err(e),
+    }
+}
+
+pub async fn ledger_verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let db = open(config).await?;
+    let report = db.verify_ledger().await?;
+    if report.discrepancies.is_empty() {
+        println!(
+            "ledger verified: {} accounts, {} transfers; every balance matches the journal, \
+             debits equal credits in every asset, every constraint holds",
+            report.accounts, report.transfers
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "ledger verification FAILED: {} discrepancies in {} accounts / {} transfers",
+        report.discrepancies.len(),
+        report.accounts,
+        report.transfers
+    );
+    for d in &report.discrepancies {
+        println!("  - {d}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+pub async fn ledger_adjust(
+    config: &Config,
+    email: &str,
+    asset: &str,
+    amount: &str,
+    reason: &str,
+    actor: &str,
+) -> anyhow::Result<ExitCode> {
+    let db = open(config).await?;
+    let email = Email::parse(email).with_context(|| format!("--email {email:?}"))?;
+    let Some(user) = db.user_by_email(&email).await? else {
+        bail!("no user with the email {email}");
+    };
+    let ledger = Ledger::start(db.clone(), config.ledger, None).await?;
+    let id = store::new_id();
+    let result = adjust(&db, &ledger, &user, asset, amount, reason, actor, &id).await?;
+    if result.code == ResultCode::Ok {
+        println!("adjusted {email} by {amount} {}: transfer {id}", asset.to_uppercase());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("okwallet: the ledger refused the adjustment: {}", result.code);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Moves `amount` (a signed decimal) between the operator's equity and the user's balance, with
+/// the reason recorded first and an audit event after. `id` makes it idempotent.
+#[allow(clippy::too_many_arguments)]
+pub async fn adjust(
+    db: &Db,
+    ledger: &Ledger,
+    user: &User,
+    asset: &str,
+    amount: &str,
+    reason: &str,
+    actor: &str,
+    id: &str,
+) -> anyhow::Result<EventResult> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("--reason must say why");
+    }
+    let Some(asset) = db.assets().await?.into_iter().find(|a| a.code.as_str() == asset.trim().to_uppercase()) else {
+        bail!("unknown asset {asset:?}");
+    };
+    let (negative, magnitude) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let magnitude = Amount::parse_decimal(magnitude, asset.decimals)
+        .map_err(|e| anyhow::anyhow!("--amount {amount:?}: {e}"))?;
+    if magnitude.is_zero() {
+        bail!("--amount must not be zero");
+    }
+    let user_account = db.ensure_account(AccountKind::User, &asset.code, Some(&user.id)).await?;
+    let equity = db.ensure_account(AccountKind::Equity, &asset.code, None).await?;
+    let signed = if negative { -magnitude.minor() } else { magnitude.minor() };
+    db.record_adjustment(id, user_account.as_str(), asset.code.as_str(), signed, reason, actor).await?;
+    let (debit, credit) = if negative { (user_account, equity) } else { (equity, user_account) };
+    let transfer = Transfer {
+        id: TransferId::parse(id).context("adjustment id")?,
+        kind: TransferKind::Single { debit, credit, amount: magnitude },
+        asset: asset.code.clone(),
+        code: ledger::codes::ADJUSTMENT,
+        reference: format!("adjustment:{id}"),
+        linked: false,
+    };
+    let result = ledger.submit(vec![transfer]).await.map_err(|e| anyhow::anyhow!(e))?;
+    let result = result[0];
+    if !result.replayed {
+        let detail = serde_json::json!({
+            "adjustment": id,
+            "asset": asset.code.as_str(),
+            "amount": format!("{}{}", if negative { "-" } else { "" }, magnitude.to_decimal_string(asset.decimals)),
+            "reason": reason,
+            "result": result.code.as_str(),
+        });
+        db.audit(actor, "ledger.adjust", &format!("user:{}", user.id), &detail.to_string()).await?;
+    }
+    Ok(result)
+}

@@ -1,0 +1,116 @@
+//! `okwallet serve`: the web server, the ledger writer, background workers, and the demo.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use identity::{Email, Role};
+use store::users::CreateUserError;
+use store::writer::Ledger;
+use store::Db;
+
+use crate::config::Config;
+use crate::ops;
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
+    tracing::info!(config = ?config, demo, "starting okwallet");
+    let db = ops::open(&config).await?;
+    let metrics = Arc::new(web::Metrics::new());
+    let ledger = Ledger::start(db.clone(), config.ledger, Some(metrics.batch_observer())).await?;
+    tokio::spawn(expire_holds_forever(db.clone(), ledger.clone()));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr()?;
+    if demo {
+        let logins = seed_demo(&db, &ledger).await?;
+        print_demo_banner(&address.to_string(), &logins);
+    }
+    tracing::info!(%address, "listening");
+    println!("okwallet is running at http://{address}/  (API docs: http://{address}/api/docs)");
+    let state = web::AppState { db: db.clone(), ledger, metrics, demo };
+    web::serve(listener, state, shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Releases expired holds every second; several nodes may run this at once.
+async fn expire_holds_forever(db: Db, ledger: Ledger) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        match store::writer::expire_due_holds(&db, &ledger).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(released = n, "expired holds released"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "expiring holds failed; will retry"),
+        }
+    }
+}
+
+/// A demo login: role, email, password.
+pub struct DemoLogin {
+    pub role: Role,
+    pub email: &'static str,
+    pub password: &'static str,
+}
+
+pub const DEMO_LOGINS: [DemoLogin; 5] = [
+    DemoLogin { role: Role::User, email: "user@demo.okwallet.local", password: "demo-user-2026" },
+    DemoLogin { role: Role::Merchant, email: "merchant@demo.okwallet.local", password: "demo-merchant-2026" },
+    DemoLogin { role: Role::Agent, email: "agent@demo.okwallet.local", password: "demo-agent-2026" },
+    DemoLogin { role: Role::Supervisor, email: "supervisor@demo.okwallet.local", password: "demo-supervisor-2026" },
+    DemoLogin { role: Role::Admin, email: "admin@demo.okwallet.local", password: "demo-admin-2026" },
+];
+
+/// Starting balances of the demo user, funded by adjustments with fixed ids (so restarting the
+/// demo does not fund it twice).
+const DEMO_FUNDS: [(&str, &str); 3] = [("ETH", "2.5"), ("USDT", "10000"), ("BTC", "0.1")];
+
+/// Creates the demo accounts (once) and funds the demo user (once).
+pub async fn seed_demo(db: &Db, ledger: &Ledger) -> anyhow::Result<&'static [DemoLogin]> {
+    for login in &DEMO_LOGINS {
+        let email = Email::parse(login.email).expect("demo emails are valid");
+        let hash = identity::hash_password(login.password).expect("demo passwords are long enough");
+        match db.create_user(&email, &hash, login.role, "zh-CN").await {
+            Ok(_) | Err(CreateUserError::EmailTaken) => {}
+            Err(CreateUserError::Storage(e)) => return Err(e),
+        }
+    }
+    let user = db
+        .user_by_email(&Email::parse(DEMO_LOGINS[0].email).expect("valid"))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the demo user was just created"))?;
+    for (asset, amount) in DEMO_FUNDS {
+        let id = format!("demo-funding-{}", asset.to_lowercase());
+        let result = ops::adjust(db, ledger, &user, asset, amount, "demo starting balance", "demo", &id).await?;
+        anyhow::ensure!(result.code == ledger::ResultCode::Ok, "demo funding of {asset} refused: {}", result.code);
+    }
+    Ok(&DEMO_LOGINS)
+}
+
+fn print_demo_banner(address: &str, logins: &[DemoLogin]) {
+    println!();
+    println!("  okwallet demo · 演示模式 — http://{address}/");
+    println!("  Demo logins (data is for demonstration only) · 演示账号（仅供演示）:");
+    for login in logins {
+        println!("    {:<11} {:<32} {}", login.role.as_str(), login.email, login.password);
+    }
+    println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
+    println!();
+}
