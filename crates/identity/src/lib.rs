@@ -36,10 +36,14 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@');
         if domain_ok && local_ok {
             Ok(Email(email))
         } else {
@@ -70,7 +74,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::User, Role::Merchant, Role::Agent, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::User,
+        Role::Merchant,
+        Role::Agent,
+        Role::Supervisor,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,7 +105,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}; one of user, merchant, agent, supervisor, admin"))
+            .ok_or_else(|| {
+                format!("unknown role {s:?}; one of user, merchant, agent, supervisor, admin")
+            })
     }
 }
 
@@ -158,12 +170,30 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
-        assert_eq!(Email::parse("张三@例子.中国").unwrap().as_str(), "张三@例子.中国");
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b..c", "a@.b.c"] {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        assert_eq!(
+            Email::parse("张三@例子.中国").unwrap().as_str(),
+            "张三@例子.中国"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "a@b..c",
+            "a@.b.c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(EmailError::TooLong));
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(EmailError::TooLong)
+        );
     }
 
     #[test]
@@ -182,7 +212,11 @@ mod tests {
         assert!(verify_password("correct horse battery", &phc));
         assert!(!verify_password("correct horse battery!", &phc));
         assert!(!verify_password("anything", "not a hash"));
-        assert_ne!(hash_password("correct horse battery").unwrap(), phc, "salts differ");
+        assert_ne!(
+            hash_password("correct horse battery").unwrap(),
+            phc,
+            "salts differ"
+        );
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
         assert_eq!(hash_password(&"x".repeat(257)), Err(PasswordError::TooLong));
     }

@@ -83,7 +83,10 @@ impl Amount {
         }
         let mut fraction_value: i64 = 0;
         for i in 0..usize::from(decimals) {
-            let digit = significant.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+            let digit = significant
+                .as_bytes()
+                .get(i)
+                .map_or(0, |b| i64::from(b - b'0'));
             fraction_value = fraction_value * 10 + digit;
         }
         whole_value
@@ -174,12 +177,24 @@ mod tests {
             Amount::parse_decimal("0.0000001", 6),
             Err(AmountError::TooManyDecimals { decimals: 6 })
         );
-        for bad in ["", ".", "1.", ".5", "1e5", " 1", "1,000", "+1", "0x10", "1.2.3", "١"] {
-            assert_eq!(Amount::parse_decimal(bad, 6), Err(AmountError::NotDecimal), "{bad:?}");
+        for bad in [
+            "", ".", "1.", ".5", "1e5", " 1", "1,000", "+1", "0x10", "1.2.3", "١",
+        ] {
+            assert_eq!(
+                Amount::parse_decimal(bad, 6),
+                Err(AmountError::NotDecimal),
+                "{bad:?}"
+            );
         }
         assert_eq!(Amount::parse_decimal("-1", 6), Err(AmountError::Negative));
-        assert_eq!(Amount::parse_decimal("9223372036854775808", 0), Err(AmountError::Overflow));
-        assert_eq!(Amount::parse_decimal("9300000000", 9), Err(AmountError::Overflow));
+        assert_eq!(
+            Amount::parse_decimal("9223372036854775808", 0),
+            Err(AmountError::Overflow)
+        );
+        assert_eq!(
+            Amount::parse_decimal("9300000000", 9),
+            Err(AmountError::Overflow)
+        );
     }
 
     #[test]
@@ -187,7 +202,11 @@ mod tests {
         for decimals in [0u8, 1, 6, 8, 9, 18] {
             for minor in [0i64, 1, 9, 10, 123_456_789, i64::MAX] {
                 let text = Amount(minor).to_decimal_string(decimals);
-                assert_eq!(Amount::parse_decimal(&text, decimals), Ok(Amount(minor)), "{text}");
+                assert_eq!(
+                    Amount::parse_decimal(&text, decimals),
+                    Ok(Amount(minor)),
+                    "{text}"
+                );
             }
         }
     }
@@ -200,9 +219,15 @@ mod tests {
             Amount::from_chain_units(wei, 18, 9),
             Ok((Amount(1_234_567_891), 234_567_891))
         );
-        assert_eq!(Amount(1_234_567_891).to_chain_units(18, 9), Some(1_234_567_891_000_000_000));
+        assert_eq!(
+            Amount(1_234_567_891).to_chain_units(18, 9),
+            Some(1_234_567_891_000_000_000)
+        );
         assert_eq!(Amount::from_chain_units(5, 6, 6), Ok((Amount(5), 0)));
-        assert_eq!(Amount::from_chain_units(u128::MAX, 18, 9), Err(AmountError::Overflow));
+        assert_eq!(
+            Amount::from_chain_units(u128::MAX, 18, 9),
+            Err(AmountError::Overflow)
+        );
         assert_eq!(Amount::from_chain_units(7, 2, 4), Ok((Amount(700), 0)));
         assert_eq!(Amount(701).to_chain_units(2, 4), None);
     }

@@ -75,7 +75,14 @@ pub fn apply_batch(
                 *last_timestamp
             };
             let timestamps: Vec<i64> = chain.iter().map(|_| clock()).collect();
-            apply_chain(state, chain, &timestamps, &mut results, &mut applied, &mut touched);
+            apply_chain(
+                state,
+                chain,
+                &timestamps,
+                &mut results,
+                &mut applied,
+                &mut touched,
+            );
             start = end;
         }
         applied.results.push(results);
@@ -121,10 +128,20 @@ fn fail_chain(
     results: &mut Vec<EventResult>,
 ) -> Vec<ResultCode> {
     let codes: Vec<ResultCode> = (0..chain.len())
-        .map(|i| if i == failed_index { code } else { ResultCode::LinkedEventFailed })
+        .map(|i| {
+            if i == failed_index {
+                code
+            } else {
+                ResultCode::LinkedEventFailed
+            }
+        })
         .collect();
     for (c, ts) in codes.iter().zip(timestamps) {
-        results.push(EventResult { code: *c, timestamp: *ts, replayed: false });
+        results.push(EventResult {
+            code: *c,
+            timestamp: *ts,
+            replayed: false,
+        });
     }
     codes
 }
@@ -152,7 +169,13 @@ fn apply_chain(
         }
     }
     if open {
-        fail_chain(chain, timestamps, chain.len() - 1, ResultCode::LinkedEventChainOpen, results);
+        fail_chain(
+            chain,
+            timestamps,
+            chain.len() - 1,
+            ResultCode::LinkedEventChainOpen,
+            results,
+        );
         return;
     }
 
@@ -175,7 +198,13 @@ fn apply_chain(
             }
         } else {
             let first = existing.iter().position(Option::is_some).unwrap_or(0);
-            fail_chain(chain, timestamps, first, ResultCode::ExistsWithDifferentFields, results);
+            fail_chain(
+                chain,
+                timestamps,
+                first,
+                ResultCode::ExistsWithDifferentFields,
+                results,
+            );
         }
         return;
     }
@@ -188,7 +217,11 @@ fn apply_chain(
             Err(code) => {
                 undo.rollback(state);
                 let codes = fail_chain(chain, timestamps, i, code, results);
-                for ((t, c), (f, ts)) in chain.iter().zip(codes).zip(fingerprints.iter().zip(timestamps)) {
+                for ((t, c), (f, ts)) in chain
+                    .iter()
+                    .zip(codes)
+                    .zip(fingerprints.iter().zip(timestamps))
+                {
                     let row = failure_row(t, c, f.clone(), *ts);
                     state.transfers.insert(row.id.clone(), row.clone());
                     applied.new_transfers.push(row);
@@ -203,7 +236,11 @@ fn apply_chain(
         }
     }
     for row in rows {
-        results.push(EventResult { code: ResultCode::Ok, timestamp: row.timestamp, replayed: false });
+        results.push(EventResult {
+            code: ResultCode::Ok,
+            timestamp: row.timestamp,
+            replayed: false,
+        });
         applied.new_transfers.push(row);
     }
 }
@@ -224,20 +261,29 @@ fn validate(transfer: &Transfer) -> Option<ResultCode> {
         return Some(ResultCode::ReferenceTooLong);
     }
     let zero = match &transfer.kind {
-        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => amount.is_zero(),
+        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => {
+            amount.is_zero()
+        }
         TransferKind::Post { amount, .. } => amount.is_some_and(|a| a.is_zero()),
         TransferKind::Void { .. } | TransferKind::Expire { .. } => false,
     };
     zero.then_some(ResultCode::AmountMustNotBeZero)
 }
 
-fn failure_row(t: &Transfer, code: ResultCode, fingerprint: String, timestamp: i64) -> StoredTransfer {
+fn failure_row(
+    t: &Transfer,
+    code: ResultCode,
+    fingerprint: String,
+    timestamp: i64,
+) -> StoredTransfer {
     let (debit, credit) = match t.named_accounts() {
         Some((d, c)) => (Some(d.clone()), Some(c.clone())),
         None => (None, None),
     };
     let amount = match &t.kind {
-        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => amount.minor(),
+        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => {
+            amount.minor()
+        }
         TransferKind::Post { amount, .. } => amount.map_or(0, |a| a.minor()),
         TransferKind::Void { .. } | TransferKind::Expire { .. } => 0,
     };
@@ -269,12 +315,21 @@ fn apply_one(
     undo: &mut Undo,
 ) -> Result<StoredTransfer, ResultCode> {
     let (debit_id, credit_id, amount, expires_at) = match &transfer.kind {
-        TransferKind::Single { debit, credit, amount } => {
+        TransferKind::Single {
+            debit,
+            credit,
+            amount,
+        } => {
             check_accounts(state, transfer, debit, credit)?;
             move_posted(state, debit, credit, amount.minor(), undo)?;
             (debit.clone(), credit.clone(), amount.minor(), None)
         }
-        TransferKind::Pending { debit, credit, amount, timeout_s } => {
+        TransferKind::Pending {
+            debit,
+            credit,
+            amount,
+            timeout_s,
+        } => {
             check_accounts(state, transfer, debit, credit)?;
             hold(state, debit, credit, amount.minor(), undo)?;
             let expires_at = (*timeout_s > 0)
@@ -286,12 +341,20 @@ fn apply_one(
         | TransferKind::Expire { pending_id } => {
             let pending = open_pending(state, transfer, pending_id, timestamp)?;
             let (debit, credit) = (
-                pending.debit_account_id.clone().ok_or(ResultCode::PendingNotFound)?,
-                pending.credit_account_id.clone().ok_or(ResultCode::PendingNotFound)?,
+                pending
+                    .debit_account_id
+                    .clone()
+                    .ok_or(ResultCode::PendingNotFound)?,
+                pending
+                    .credit_account_id
+                    .clone()
+                    .ok_or(ResultCode::PendingNotFound)?,
             );
             check_accounts(state, transfer, &debit, &credit)?;
             let moved = match &transfer.kind {
-                TransferKind::Post { amount: Some(a), .. } => {
+                TransferKind::Post {
+                    amount: Some(a), ..
+                } => {
                     if a.minor() > pending.amount {
                         return Err(ResultCode::ExceedsPendingAmount);
                     }
@@ -308,7 +371,9 @@ fn apply_one(
                     return Err(code);
                 }
             }
-            state.closures.insert(pending_id.clone(), transfer.kind_tag());
+            state
+                .closures
+                .insert(pending_id.clone(), transfer.kind_tag());
             undo.closures.push(pending_id.clone());
             (debit, credit, moved, None)
         }
@@ -340,8 +405,14 @@ fn check_accounts(
     debit: &AccountId,
     credit: &AccountId,
 ) -> Result<(), ResultCode> {
-    let debit = state.accounts.get(debit).ok_or(ResultCode::DebitAccountNotFound)?;
-    let credit = state.accounts.get(credit).ok_or(ResultCode::CreditAccountNotFound)?;
+    let debit = state
+        .accounts
+        .get(debit)
+        .ok_or(ResultCode::DebitAccountNotFound)?;
+    let credit = state
+        .accounts
+        .get(credit)
+        .ok_or(ResultCode::CreditAccountNotFound)?;
     if debit.asset != transfer.asset || credit.asset != transfer.asset {
         return Err(ResultCode::AssetMismatch);
     }
@@ -391,15 +462,25 @@ fn move_posted(
 ) -> Result<(), ResultCode> {
     let debit = &state.accounts[debit_id];
     let credit = &state.accounts[credit_id];
-    let debits_posted = debit.debits_posted.checked_add(amount).ok_or(ResultCode::Overflow)?;
-    let credits_posted = credit.credits_posted.checked_add(amount).ok_or(ResultCode::Overflow)?;
-    if debit.flags.contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
+    let debits_posted = debit
+        .debits_posted
+        .checked_add(amount)
+        .ok_or(ResultCode::Overflow)?;
+    let credits_posted = credit
+        .credits_posted
+        .checked_add(amount)
+        .ok_or(ResultCode::Overflow)?;
+    if debit
+        .flags
+        .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
         && i128::from(debit.debits_pending) + i128::from(debits_posted)
             > i128::from(debit.credits_posted)
     {
         return Err(ResultCode::InsufficientFunds);
     }
-    if credit.flags.contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
+    if credit
+        .flags
+        .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
         && i128::from(credit.credits_pending) + i128::from(credits_posted)
             > i128::from(credit.debits_posted)
     {
@@ -407,8 +488,16 @@ fn move_posted(
     }
     undo.save(debit);
     undo.save(credit);
-    state.accounts.get_mut(debit_id).expect("checked").debits_posted = debits_posted;
-    state.accounts.get_mut(credit_id).expect("checked").credits_posted = credits_posted;
+    state
+        .accounts
+        .get_mut(debit_id)
+        .expect("checked")
+        .debits_posted = debits_posted;
+    state
+        .accounts
+        .get_mut(credit_id)
+        .expect("checked")
+        .credits_posted = credits_posted;
     Ok(())
 }
 
@@ -421,15 +510,25 @@ fn hold(
 ) -> Result<(), ResultCode> {
     let debit = &state.accounts[debit_id];
     let credit = &state.accounts[credit_id];
-    let debits_pending = debit.debits_pending.checked_add(amount).ok_or(ResultCode::Overflow)?;
-    let credits_pending = credit.credits_pending.checked_add(amount).ok_or(ResultCode::Overflow)?;
-    if debit.flags.contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
+    let debits_pending = debit
+        .debits_pending
+        .checked_add(amount)
+        .ok_or(ResultCode::Overflow)?;
+    let credits_pending = credit
+        .credits_pending
+        .checked_add(amount)
+        .ok_or(ResultCode::Overflow)?;
+    if debit
+        .flags
+        .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
         && i128::from(debits_pending) + i128::from(debit.debits_posted)
             > i128::from(debit.credits_posted)
     {
         return Err(ResultCode::InsufficientFunds);
     }
-    if credit.flags.contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
+    if credit
+        .flags
+        .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
         && i128::from(credits_pending) + i128::from(credit.credits_posted)
             > i128::from(credit.debits_posted)
     {
@@ -437,8 +536,16 @@ fn hold(
     }
     undo.save(debit);
     undo.save(credit);
-    state.accounts.get_mut(debit_id).expect("checked").debits_pending = debits_pending;
-    state.accounts.get_mut(credit_id).expect("checked").credits_pending = credits_pending;
+    state
+        .accounts
+        .get_mut(debit_id)
+        .expect("checked")
+        .debits_pending = debits_pending;
+    state
+        .accounts
+        .get_mut(credit_id)
+        .expect("checked")
+        .credits_pending = credits_pending;
     Ok(())
 }
 
@@ -453,10 +560,16 @@ fn release(
     undo.save(&state.accounts[credit_id]);
     let debit = state.accounts.get_mut(debit_id).expect("checked");
     debit.debits_pending -= amount;
-    assert!(debit.debits_pending >= 0, "a hold released more than it held");
+    assert!(
+        debit.debits_pending >= 0,
+        "a hold released more than it held"
+    );
     let credit = state.accounts.get_mut(credit_id).expect("checked");
     credit.credits_pending -= amount;
-    assert!(credit.credits_pending >= 0, "a hold released more than it held");
+    assert!(
+        credit.credits_pending >= 0,
+        "a hold released more than it held"
+    );
 }
 
 #[cfg(test)]

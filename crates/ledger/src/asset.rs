@@ -12,7 +12,9 @@ impl AssetCode {
         let code = text.trim().to_ascii_uppercase();
         let ok = (2..=12).contains(&code.len())
             && code.starts_with(|c: char| c.is_ascii_uppercase())
-            && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && code
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         ok.then_some(AssetCode(code))
     }
 

@@ -102,10 +102,14 @@ impl Account {
 
     /// Whether the account's flags hold for its current totals.
     pub fn constraints_hold(&self) -> bool {
-        let debit_ok = !self.flags.contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
+        let debit_ok = !self
+            .flags
+            .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
             || self.debits_pending as i128 + self.debits_posted as i128
                 <= self.credits_posted as i128;
-        let credit_ok = !self.flags.contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
+        let credit_ok = !self
+            .flags
+            .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
             || self.credits_pending as i128 + self.credits_posted as i128
                 <= self.debits_posted as i128;
         let non_negative = self.debits_pending >= 0
@@ -120,11 +124,23 @@ impl Account {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TransferKind {
     /// Moves `amount` at once.
-    Single { debit: AccountId, credit: AccountId, amount: Amount },
+    Single {
+        debit: AccountId,
+        credit: AccountId,
+        amount: Amount,
+    },
     /// Holds `amount`; released by a post, a void, or expiry after `timeout_s` (0: never).
-    Pending { debit: AccountId, credit: AccountId, amount: Amount, timeout_s: u32 },
+    Pending {
+        debit: AccountId,
+        credit: AccountId,
+        amount: Amount,
+        timeout_s: u32,
+    },
     /// Posts a pending transfer in full (`amount: None`) or in part; the rest is released.
-    Post { pending_id: TransferId, amount: Option<Amount> },
+    Post {
+        pending_id: TransferId,
+        amount: Option<Amount>,
+    },
     /// Releases a pending transfer.
     Void { pending_id: TransferId },
     /// Releases a pending transfer whose timeout has passed; submitted by the expiry sweep.
@@ -222,12 +238,21 @@ impl Transfer {
         field(self.id.as_str().as_bytes());
         field(self.kind_tag().as_str().as_bytes());
         match &self.kind {
-            TransferKind::Single { debit, credit, amount } => {
+            TransferKind::Single {
+                debit,
+                credit,
+                amount,
+            } => {
                 field(debit.as_str().as_bytes());
                 field(credit.as_str().as_bytes());
                 field(&amount.minor().to_le_bytes());
             }
-            TransferKind::Pending { debit, credit, amount, timeout_s } => {
+            TransferKind::Pending {
+                debit,
+                credit,
+                amount,
+                timeout_s,
+            } => {
                 field(debit.as_str().as_bytes());
                 field(credit.as_str().as_bytes());
                 field(&amount.minor().to_le_bytes());

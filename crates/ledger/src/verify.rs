@@ -34,13 +34,22 @@ impl Totals {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Discrepancy {
     /// The stored totals differ from what the journal adds up to.
-    TotalsDiffer { account: AccountId, stored: Totals, journal: Totals },
+    TotalsDiffer {
+        account: AccountId,
+        stored: Totals,
+        journal: Totals,
+    },
     /// The journal names an account that does not exist.
     UnknownAccount { account: AccountId },
     /// An account's flags do not hold.
     ConstraintViolated { account: AccountId, totals: Totals },
     /// Across an asset, debits and credits do not add up to the same amount.
-    AssetUnbalanced { asset: AssetCode, debits: i128, credits: i128, pending: bool },
+    AssetUnbalanced {
+        asset: AssetCode,
+        debits: i128,
+        credits: i128,
+        pending: bool,
+    },
     /// A journal row breaks a rule on its own (reported by the store's row checks).
     BadTransfer { transfer: String, problem: String },
 }
@@ -48,17 +57,32 @@ pub enum Discrepancy {
 impl fmt::Display for Discrepancy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Discrepancy::TotalsDiffer { account, stored, journal } => write!(
+            Discrepancy::TotalsDiffer {
+                account,
+                stored,
+                journal,
+            } => write!(
                 f,
                 "account {account}: stored totals {stored:?} but the journal adds up to {journal:?}"
             ),
             Discrepancy::UnknownAccount { account } => {
-                write!(f, "account {account} is named by the journal but does not exist")
+                write!(
+                    f,
+                    "account {account} is named by the journal but does not exist"
+                )
             }
             Discrepancy::ConstraintViolated { account, totals } => {
-                write!(f, "account {account}: balance constraint violated by {totals:?}")
+                write!(
+                    f,
+                    "account {account}: balance constraint violated by {totals:?}"
+                )
             }
-            Discrepancy::AssetUnbalanced { asset, debits, credits, pending } => write!(
+            Discrepancy::AssetUnbalanced {
+                asset,
+                debits,
+                credits,
+                pending,
+            } => write!(
                 f,
                 "asset {asset}: {} debits {debits} ≠ credits {credits}",
                 if *pending { "pending" } else { "posted" }
@@ -88,7 +112,10 @@ pub fn check_accounts(
             });
         }
         if !account.constraints_hold() {
-            found.push(Discrepancy::ConstraintViolated { account: account.id.clone(), totals: stored });
+            found.push(Discrepancy::ConstraintViolated {
+                account: account.id.clone(),
+                totals: stored,
+            });
         }
         let sums = per_asset.entry(&account.asset).or_default();
         sums[0] += i128::from(stored.debits_pending);
@@ -100,14 +127,26 @@ pub fn check_accounts(
     let mut unknown: Vec<&AccountId> = journal.keys().filter(|id| !known.contains(id)).collect();
     unknown.sort();
     for account in unknown {
-        found.push(Discrepancy::UnknownAccount { account: account.clone() });
+        found.push(Discrepancy::UnknownAccount {
+            account: account.clone(),
+        });
     }
     for (asset, [dp, cp, dpo, cpo]) in per_asset {
         if dp != cp {
-            found.push(Discrepancy::AssetUnbalanced { asset: asset.clone(), debits: dp, credits: cp, pending: true });
+            found.push(Discrepancy::AssetUnbalanced {
+                asset: asset.clone(),
+                debits: dp,
+                credits: cp,
+                pending: true,
+            });
         }
         if dpo != cpo {
-            found.push(Discrepancy::AssetUnbalanced { asset: asset.clone(), debits: dpo, credits: cpo, pending: false });
+            found.push(Discrepancy::AssetUnbalanced {
+                asset: asset.clone(),
+                debits: dpo,
+                credits: cpo,
+                pending: false,
+            });
         }
     }
     found
@@ -119,7 +158,11 @@ mod tests {
     use crate::AccountFlags;
 
     fn account(id: &str, dpo: i64, cpo: i64, flags: AccountFlags) -> Account {
-        let mut a = Account::new(AccountId::parse(id).unwrap(), AssetCode::parse("ETH").unwrap(), flags);
+        let mut a = Account::new(
+            AccountId::parse(id).unwrap(),
+            AssetCode::parse("ETH").unwrap(),
+            flags,
+        );
         a.debits_posted = dpo;
         a.credits_posted = cpo;
         a
@@ -131,7 +174,10 @@ mod tests {
             account("user", 0, 5, AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS),
             account("equity", 5, 0, AccountFlags::NONE),
         ];
-        let journal = accounts.iter().map(|a| (a.id.clone(), Totals::of(a))).collect();
+        let journal = accounts
+            .iter()
+            .map(|a| (a.id.clone(), Totals::of(a)))
+            .collect();
         assert_eq!(check_accounts(&accounts, &journal), vec![]);
     }
 
@@ -141,15 +187,34 @@ mod tests {
             account("user", 7, 5, AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS),
             account("equity", 5, 0, AccountFlags::NONE),
         ];
-        let mut journal: HashMap<AccountId, Totals> =
-            accounts.iter().map(|a| (a.id.clone(), Totals::of(a))).collect();
-        journal.get_mut(&AccountId::parse("equity").unwrap()).unwrap().debits_posted = 4;
+        let mut journal: HashMap<AccountId, Totals> = accounts
+            .iter()
+            .map(|a| (a.id.clone(), Totals::of(a)))
+            .collect();
+        journal
+            .get_mut(&AccountId::parse("equity").unwrap())
+            .unwrap()
+            .debits_posted = 4;
         journal.insert(AccountId::parse("ghost").unwrap(), Totals::default());
         let found = check_accounts(&accounts, &journal);
-        assert!(matches!(&found[0], Discrepancy::ConstraintViolated { account, .. } if account.as_str() == "user"));
-        assert!(matches!(&found[1], Discrepancy::TotalsDiffer { account, .. } if account.as_str() == "equity"));
-        assert!(matches!(&found[2], Discrepancy::UnknownAccount { account } if account.as_str() == "ghost"));
-        assert!(matches!(&found[3], Discrepancy::AssetUnbalanced { debits: 12, credits: 5, pending: false, .. }));
+        assert!(
+            matches!(&found[0], Discrepancy::ConstraintViolated { account, .. } if account.as_str() == "user")
+        );
+        assert!(
+            matches!(&found[1], Discrepancy::TotalsDiffer { account, .. } if account.as_str() == "equity")
+        );
+        assert!(
+            matches!(&found[2], Discrepancy::UnknownAccount { account } if account.as_str() == "ghost")
+        );
+        assert!(matches!(
+            &found[3],
+            Discrepancy::AssetUnbalanced {
+                debits: 12,
+                credits: 5,
+                pending: false,
+                ..
+            }
+        ));
         assert_eq!(found.len(), 4);
         assert!(found[3].to_string().contains("posted debits 12"));
     }

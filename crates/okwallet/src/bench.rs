@@ -55,11 +55,17 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
             "bench ledger: {backend}, {} accounts, {} submitters, durability on ({})",
             args.accounts,
             args.concurrency,
-            if db.backend() == Backend::Sqlite { "WAL, synchronous=FULL" } else { "synchronous_commit=on" }
+            if db.backend() == Backend::Sqlite {
+                "WAL, synchronous=FULL"
+            } else {
+                "synchronous_commit=on"
+            }
         );
     }
     let eth = AssetCode::parse("ETH").expect("valid");
-    let accounts = db.create_synthetic_accounts("bench:", args.accounts, &eth).await?;
+    let accounts = db
+        .create_synthetic_accounts("bench:", args.accounts, &eth)
+        .await?;
     let funding = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
     let fund: Vec<Transfer> = accounts
         .iter()
@@ -78,21 +84,44 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
         })
         .collect();
     for chunk in fund.chunks(4096) {
-        funding.submit(chunk.to_vec()).await.map_err(|e| anyhow::anyhow!(e))?;
+        funding
+            .submit(chunk.to_vec())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
     }
     let accounts = Arc::new(accounts);
     let mut outcomes = Vec::new();
     for (mode, batch_events_max, transfers) in [
         ("per_transfer_commit", 1, args.baseline_transfers),
-        ("group_commit", WriterConfig::default().batch_events_max, args.transfers),
+        (
+            "group_commit",
+            WriterConfig::default().batch_events_max,
+            args.transfers,
+        ),
     ] {
-        outcomes.push(run_mode(db, mode, batch_events_max, transfers, args.concurrency, accounts.clone(), &eth).await?);
+        outcomes.push(
+            run_mode(
+                db,
+                mode,
+                batch_events_max,
+                transfers,
+                args.concurrency,
+                accounts.clone(),
+                &eth,
+            )
+            .await?,
+        );
     }
     let baseline = outcomes[0].transfers as f64 / outcomes[0].elapsed.as_secs_f64();
     for o in &outcomes {
         let mut lat = o.latencies_us.clone();
         lat.sort_unstable();
-        let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let pct = |p: f64| {
+            lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
         let per_s = o.transfers as f64 / o.elapsed.as_secs_f64();
         let line = serde_json::json!({
             "mode": o.mode,
@@ -111,9 +140,16 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
     }
     let report = db.verify_ledger().await?;
     if !args.json {
-        eprintln!("ledger verify after the run: {} discrepancies", report.discrepancies.len());
+        eprintln!(
+            "ledger verify after the run: {} discrepancies",
+            report.discrepancies.len()
+        );
     }
-    anyhow::ensure!(report.discrepancies.is_empty(), "the benchmark left the ledger inconsistent: {:?}", report.discrepancies);
+    anyhow::ensure!(
+        report.discrepancies.is_empty(),
+        "the benchmark left the ledger inconsistent: {:?}",
+        report.discrepancies
+    );
     fresh.drop().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -132,13 +168,17 @@ async fn run_mode(
     let observer: store::writer::BatchObserver = Arc::new(move |_, _| {
         counter.fetch_add(1, Ordering::Relaxed);
     });
-    let config = WriterConfig { batch_events_max, ..WriterConfig::default() };
+    let config = WriterConfig {
+        batch_events_max,
+        ..WriterConfig::default()
+    };
     let ledger = Ledger::start(db.clone(), config, Some(observer)).await?;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..concurrency.max(1) {
-        let (ledger, next, accounts, eth) = (ledger.clone(), next.clone(), accounts.clone(), eth.clone());
+        let (ledger, next, accounts, eth) =
+            (ledger.clone(), next.clone(), accounts.clone(), eth.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(worker as u64);
             let mut latencies = Vec::new();
@@ -162,9 +202,16 @@ async fn run_mode(
                     linked: false,
                 };
                 let sent = Instant::now();
-                let result = ledger.submit(vec![transfer]).await.map_err(|e| anyhow::anyhow!(e))?;
+                let result = ledger
+                    .submit(vec![transfer])
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
                 latencies.push(sent.elapsed().as_micros() as u64);
-                anyhow::ensure!(result[0].code == ledger::ResultCode::Ok, "bench transfer refused: {}", result[0].code);
+                anyhow::ensure!(
+                    result[0].code == ledger::ResultCode::Ok,
+                    "bench transfer refused: {}",
+                    result[0].code
+                );
             }
         }));
     }
@@ -172,7 +219,13 @@ async fn run_mode(
     for task in tasks {
         latencies_us.extend(task.await??);
     }
-    Ok(Outcome { mode, transfers, elapsed: started.elapsed(), latencies_us, batches: batches.load(Ordering::Relaxed) })
+    Ok(Outcome {
+        mode,
+        transfers,
+        elapsed: started.elapsed(),
+        latencies_us,
+        batches: batches.load(Ordering::Relaxed),
+    })
 }
 
 /// A new empty database for the run: a SQLite file in a temporary folder, or a new database on
@@ -189,20 +242,32 @@ impl FreshDb {
             Some(url) if url.starts_with("postgres") => {
                 let name = format!("okw_bench_{}", store::new_id());
                 let admin = Db::connect(url).await?;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(admin.pool())
+                    .await?;
                 admin.close().await;
                 let url_new = replace_database(url, &name);
                 let db = Db::connect(&url_new).await?;
                 db.migrate().await?;
                 db.ensure_system_accounts().await?;
-                Ok(FreshDb { db, _dir: None, pg: Some((url.to_owned(), name)) })
+                Ok(FreshDb {
+                    db,
+                    _dir: None,
+                    pg: Some((url.to_owned(), name)),
+                })
             }
             _ => {
-                let dir = tempfile::Builder::new().prefix("okwallet-bench").tempdir_in(std::env::temp_dir())?;
+                let dir = tempfile::Builder::new()
+                    .prefix("okwallet-bench")
+                    .tempdir_in(std::env::temp_dir())?;
                 let db = Db::connect(&store::sqlite_url_for_dir(dir.path())).await?;
                 db.migrate().await?;
                 db.ensure_system_accounts().await?;
-                Ok(FreshDb { db, _dir: Some(dir), pg: None })
+                Ok(FreshDb {
+                    db,
+                    _dir: Some(dir),
+                    pg: None,
+                })
             }
         }
     }
@@ -211,7 +276,9 @@ impl FreshDb {
         self.db.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(admin) = Db::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(admin.pool())
+                    .await;
                 admin.close().await;
             }
         }
@@ -219,7 +286,9 @@ impl FreshDb {
 }
 
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(i) if base[..i].ends_with(':') || base[..i].ends_with('/') => base,
         Some(i) => &base[..i],

@@ -43,14 +43,19 @@ pub struct Config {
 impl Config {
     /// The URL to connect to: the configured one, or the SQLite file in the data folder.
     pub fn effective_database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| store::sqlite_url_for_dir(&self.data_dir))
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| store::sqlite_url_for_dir(&self.data_dir))
     }
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field("database_url", &self.database_url.as_deref().map(store::redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(store::redact_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
@@ -80,11 +85,19 @@ pub struct FileLedgerConfig {
 
 impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("config file {}: cannot be read: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "config file {}: cannot be read: {e}",
+                path.display()
+            ))
+        })?;
         toml::from_str(&text).map_err(|e| {
-            ConfigError(format!("config file {}: {}", path.display(), e.message().trim_end()))
-                .with_span(&text, e.span())
+            ConfigError(format!(
+                "config file {}: {}",
+                path.display(),
+                e.message().trim_end()
+            ))
+            .with_span(&text, e.span())
         })
     }
 }
@@ -109,13 +122,25 @@ pub struct Sourced<T> {
 }
 
 /// The first of flag/environment, then file, that is set.
-pub fn pick<T>(from_cli: Option<Sourced<T>>, from_file: Option<T>, file_key: &str) -> Option<Sourced<T>> {
-    from_cli.or_else(|| from_file.map(|value| Sourced { value, source: format!("config file key `{file_key}`") }))
+pub fn pick<T>(
+    from_cli: Option<Sourced<T>>,
+    from_file: Option<T>,
+    file_key: &str,
+) -> Option<Sourced<T>> {
+    from_cli.or_else(|| {
+        from_file.map(|value| Sourced {
+            value,
+            source: format!("config file key `{file_key}`"),
+        })
+    })
 }
 
 pub fn parse_listen(v: Sourced<String>) -> Result<SocketAddr, ConfigError> {
     v.value.parse().map_err(|_| {
-        ConfigError(format!("{} = {:?}: not an address like 127.0.0.1:8080", v.source, v.value))
+        ConfigError(format!(
+            "{} = {:?}: not an address like 127.0.0.1:8080",
+            v.source, v.value
+        ))
     })
 }
 
@@ -123,12 +148,17 @@ pub fn parse_log_format(v: Sourced<String>) -> Result<LogFormat, ConfigError> {
     match v.value.as_str() {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
-        _ => Err(ConfigError(format!("{} = {:?}: one of text, json", v.source, v.value))),
+        _ => Err(ConfigError(format!(
+            "{} = {:?}: one of text, json",
+            v.source, v.value
+        ))),
     }
 }
 
 pub fn check_database_url(v: Sourced<String>) -> Result<String, ConfigError> {
-    let ok = ["sqlite:", "postgres:", "postgresql:"].iter().any(|p| v.value.starts_with(p));
+    let ok = ["sqlite:", "postgres:", "postgresql:"]
+        .iter()
+        .any(|p| v.value.starts_with(p));
     if ok {
         Ok(v.value)
     } else {
@@ -144,7 +174,10 @@ pub fn check_positive(v: Sourced<usize>, max: usize) -> Result<usize, ConfigErro
     if (1..=max).contains(&v.value) {
         Ok(v.value)
     } else {
-        Err(ConfigError(format!("{} = {}: between 1 and {max}", v.source, v.value)))
+        Err(ConfigError(format!(
+            "{} = {}: between 1 and {max}",
+            v.source, v.value
+        )))
     }
 }
 
@@ -158,24 +191,49 @@ mod tests {
         let path = dir.path().join("okwallet.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n").unwrap();
         let err = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("listen_addr") && err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("listen_addr") && err.contains("line 2"),
+            "{err}"
+        );
         std::fs::write(&path, "[ledger]\nbatch_events_max = \"many\"\n").unwrap();
         let err = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("batch_events_max") || err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("batch_events_max") || err.contains("line 2"),
+            "{err}"
+        );
     }
 
     #[test]
     fn values_are_checked_with_their_source() {
-        let src = |v: &str| Sourced { value: v.to_owned(), source: "OKWALLET_LISTEN (environment)".into() };
+        let src = |v: &str| Sourced {
+            value: v.to_owned(),
+            source: "OKWALLET_LISTEN (environment)".into(),
+        };
         assert!(parse_listen(src("127.0.0.1:8080")).is_ok());
         let err = parse_listen(src("localhost")).unwrap_err().to_string();
-        assert!(err.starts_with("OKWALLET_LISTEN (environment) = \"localhost\""), "{err}");
-        let err = check_database_url(Sourced { value: "mysql://u:pw@h/db".into(), source: "--database-url".into() })
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("mysql://u:***@h/db") && !err.contains("pw"), "{err}");
+        assert!(
+            err.starts_with("OKWALLET_LISTEN (environment) = \"localhost\""),
+            "{err}"
+        );
+        let err = check_database_url(Sourced {
+            value: "mysql://u:pw@h/db".into(),
+            source: "--database-url".into(),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("mysql://u:***@h/db") && !err.contains("pw"),
+            "{err}"
+        );
         assert!(parse_log_format(src("yaml")).is_err());
-        assert!(check_positive(Sourced { value: 0, source: "x".into() }, 10).is_err());
+        assert!(check_positive(
+            Sourced {
+                value: 0,
+                source: "x".into()
+            },
+            10
+        )
+        .is_err());
     }
 
     #[test]
@@ -188,6 +246,9 @@ mod tests {
             ledger: Default::default(),
         };
         let shown = format!("{config:?}");
-        assert!(!shown.contains("hunter2") && shown.contains("okw:***@db"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("okw:***@db"),
+            "{shown}"
+        );
     }
 }

@@ -46,7 +46,8 @@ pub fn load_account(n: usize) -> ledger::AccountId {
 /// Request `index` of `seed`: mostly single transfers, some amount+fee linked pairs, some
 /// hold-then-post chains, amounts large enough that accounts run dry now and then.
 pub fn request(seed: u64, index: u64, accounts: usize) -> Vec<Transfer> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index);
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index);
     let eth = AssetCode::parse("ETH").expect("valid");
     let from = rng.gen_range(0..accounts);
     let to = (from + rng.gen_range(1..accounts)) % accounts;
@@ -54,25 +55,55 @@ pub fn request(seed: u64, index: u64, accounts: usize) -> Vec<Transfer> {
     let id = |leg: &str| TransferId::parse(&format!("load-{seed}-{index}{leg}")).expect("valid");
     let single = |leg: &str, debit, credit, amount, linked| Transfer {
         id: id(leg),
-        kind: TransferKind::Single { debit, credit, amount },
+        kind: TransferKind::Single {
+            debit,
+            credit,
+            amount,
+        },
         asset: eth.clone(),
         code: ledger::codes::LOAD_TEST,
         reference: format!("load:{index}"),
         linked,
     };
     match rng.gen_range(0..10) {
-        0..=6 => vec![single("", load_account(from), load_account(to), amount, false)],
+        0..=6 => vec![single(
+            "",
+            load_account(from),
+            load_account(to),
+            amount,
+            false,
+        )],
         7 | 8 => vec![
-            single("-amount", load_account(from), load_account(to), amount, true),
-            single("-fee", load_account(from), equity_account_id(&eth), Amount::from_minor(7).expect("positive"), false),
+            single(
+                "-amount",
+                load_account(from),
+                load_account(to),
+                amount,
+                true,
+            ),
+            single(
+                "-fee",
+                load_account(from),
+                equity_account_id(&eth),
+                Amount::from_minor(7).expect("positive"),
+                false,
+            ),
         ],
         _ => vec![
             Transfer {
-                kind: TransferKind::Pending { debit: load_account(from), credit: load_account(to), amount, timeout_s: 0 },
+                kind: TransferKind::Pending {
+                    debit: load_account(from),
+                    credit: load_account(to),
+                    amount,
+                    timeout_s: 0,
+                },
                 ..single("-hold", load_account(from), load_account(to), amount, true)
             },
             Transfer {
-                kind: TransferKind::Post { pending_id: id("-hold"), amount: Some(Amount::from_minor(amount.minor() / 2 + 1).expect("positive")) },
+                kind: TransferKind::Post {
+                    pending_id: id("-hold"),
+                    amount: Some(Amount::from_minor(amount.minor() / 2 + 1).expect("positive")),
+                },
                 ..single("-post", load_account(from), load_account(to), amount, false)
             },
         ],
@@ -80,9 +111,15 @@ pub fn request(seed: u64, index: u64, accounts: usize) -> Vec<Transfer> {
 }
 
 /// Creates and funds the load accounts; safe to repeat.
-pub async fn setup(db: &store::Db, ledger: &Ledger, accounts: usize, funding: i64) -> anyhow::Result<()> {
+pub async fn setup(
+    db: &store::Db,
+    ledger: &Ledger,
+    accounts: usize,
+    funding: i64,
+) -> anyhow::Result<()> {
     let eth = AssetCode::parse("ETH").expect("valid");
-    db.create_synthetic_accounts("load:", accounts, &eth).await?;
+    db.create_synthetic_accounts("load:", accounts, &eth)
+        .await?;
     let fund: Vec<Transfer> = (0..accounts)
         .map(|n| Transfer {
             id: TransferId::parse(&format!("load-funding-{n}")).expect("valid"),
@@ -98,8 +135,14 @@ pub async fn setup(db: &store::Db, ledger: &Ledger, accounts: usize, funding: i6
         })
         .collect();
     for chunk in fund.chunks(1000) {
-        let results = ledger.submit(chunk.to_vec()).await.map_err(|e| anyhow::anyhow!(e))?;
-        anyhow::ensure!(results.iter().all(|r| r.code == ledger::ResultCode::Ok), "funding refused");
+        let results = ledger
+            .submit(chunk.to_vec())
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        anyhow::ensure!(
+            results.iter().all(|r| r.code == ledger::ResultCode::Ok),
+            "funding refused"
+        );
     }
     Ok(())
 }
@@ -124,8 +167,15 @@ pub async fn run(config: &Config, args: LoadArgs) -> anyhow::Result<ExitCode> {
                 if index >= end {
                     return Ok::<(), anyhow::Error>(());
                 }
-                let results = ledger.submit(request(seed, index, accounts)).await.map_err(|e| anyhow::anyhow!(e))?;
-                let codes = results.iter().map(|r| r.code.as_str()).collect::<Vec<_>>().join(",");
+                let results = ledger
+                    .submit(request(seed, index, accounts))
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                let codes = results
+                    .iter()
+                    .map(|r| r.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",");
                 let replayed = results.iter().all(|r| r.replayed);
                 let mut out = stdout.lock().expect("stdout lock");
                 writeln!(out, "ack {index} {codes} {replayed}")?;

@@ -29,13 +29,24 @@ struct Cli {
     #[arg(long, global = true, env = "OKWALLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database: postgres://user@host/db for PostgreSQL, or sqlite://path. Default: SQLite in the data folder.
-    #[arg(long, global = true, env = "OKWALLET_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "OKWALLET_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// Folder for the embedded database and other local data [default: ./okwallet-data].
     #[arg(long, global = true, env = "OKWALLET_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Log line format on standard error: text or json [default: text].
-    #[arg(long, global = true, env = "OKWALLET_LOG_FORMAT", value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        env = "OKWALLET_LOG_FORMAT",
+        value_name = "FORMAT"
+    )]
     log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -139,7 +150,10 @@ fn main() -> ExitCode {
         }
     };
     init_logging(config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let outcome = runtime.block_on(run(cli.command, config));
     match outcome {
         Ok(code) => code,
@@ -154,12 +168,26 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { demo, .. } => serve::serve(config, demo).await,
         Command::Migrate => ops::migrate(&config).await,
-        Command::User(UserCommand::Add { email, password, role, locale }) => {
-            ops::user_add(&config, &email, &password, role, &locale).await
-        }
+        Command::User(UserCommand::Add {
+            email,
+            password,
+            role,
+            locale,
+        }) => ops::user_add(&config, &email, &password, role, &locale).await,
         Command::Ledger(LedgerCommand::Verify) => ops::ledger_verify(&config).await,
-        Command::Ledger(LedgerCommand::Adjust { email, asset, amount, reason, actor }) => {
-            let actor = actor.unwrap_or_else(|| format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())));
+        Command::Ledger(LedgerCommand::Adjust {
+            email,
+            asset,
+            amount,
+            reason,
+            actor,
+        }) => {
+            let actor = actor.unwrap_or_else(|| {
+                format!(
+                    "cli:{}",
+                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                )
+            });
             ops::ledger_adjust(&config, &email, &asset, &amount, &reason, &actor).await
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
@@ -189,7 +217,12 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         None => FileConfig::default(),
     };
     let database_url = config::pick(
-        sourced::<String>(matches, "database_url", "--database-url", "OKWALLET_DATABASE_URL"),
+        sourced::<String>(
+            matches,
+            "database_url",
+            "--database-url",
+            "OKWALLET_DATABASE_URL",
+        ),
         file.database_url,
         "database_url",
     )
@@ -202,7 +235,8 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
     )
     .map_or_else(|| PathBuf::from("okwallet-data"), |s| s.value);
     let serve_matches = matches.subcommand_matches("serve");
-    let listen_flag = serve_matches.and_then(|m| sourced::<String>(m, "listen", "--listen", "OKWALLET_LISTEN"));
+    let listen_flag =
+        serve_matches.and_then(|m| sourced::<String>(m, "listen", "--listen", "OKWALLET_LISTEN"));
     let listen = config::pick(listen_flag, file.listen, "listen")
         .map(config::parse_listen)
         .transpose()?
@@ -217,22 +251,38 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
     .unwrap_or(LogFormat::Text);
     let mut ledger = store::writer::WriterConfig::default();
     if let Some(v) = file.ledger.batch_events_max {
-        ledger.batch_events_max =
-            config::check_positive(Sourced { value: v, source: "config file key `ledger.batch_events_max`".into() }, 65_536)?;
+        ledger.batch_events_max = config::check_positive(
+            Sourced {
+                value: v,
+                source: "config file key `ledger.batch_events_max`".into(),
+            },
+            65_536,
+        )?;
     }
     if let Some(v) = file.ledger.queue_requests_max {
         ledger.queue_requests_max = config::check_positive(
-            Sourced { value: v, source: "config file key `ledger.queue_requests_max`".into() },
+            Sourced {
+                value: v,
+                source: "config file key `ledger.queue_requests_max`".into(),
+            },
             1_000_000,
         )?;
     }
-    Ok(Config { database_url, data_dir, listen, log_format, ledger })
+    Ok(Config {
+        database_url,
+        data_dir,
+        listen,
+        log_format,
+        ledger,
+    })
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OKWALLET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

@@ -22,11 +22,20 @@ pub async fn open(config: &Config) -> anyhow::Result<Db> {
 
 pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
     let db = open(config).await?;
-    println!("database is at schema version {}", db.schema_version().await?);
+    println!(
+        "database is at schema version {}",
+        db.schema_version().await?
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn user_add(config: &Config, email: &str, password: &str, role: Role, locale: &str) -> anyhow::Result<ExitCode> {
+pub async fn user_add(
+    config: &Config,
+    email: &str,
+    password: &str,
+    role: Role,
+    locale: &str,
+) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email).with_context(|| format!("--email {email:?}"))?;
     if !matches!(locale, "zh-CN" | "en") {
         bail!("--locale {locale:?}: one of zh-CN, en");
@@ -35,8 +44,13 @@ pub async fn user_add(config: &Config, email: &str, password: &str, role: Role, 
     let db = open(config).await?;
     match db.create_user(&email, &hash, role, locale).await {
         Ok(user) => {
-            db.audit("cli", "user.create", &format!("user:{}", user.id), &format!(r#"{{"role":"{role}"}}"#))
-                .await?;
+            db.audit(
+                "cli",
+                "user.create",
+                &format!("user:{}", user.id),
+                &format!(r#"{{"role":"{role}"}}"#),
+            )
+            .await?;
             println!("created {} {} ({role})", user.id, user.email);
             Ok(ExitCode::SUCCESS)
         }
@@ -88,10 +102,16 @@ pub async fn ledger_adjust(
     let id = store::new_id();
     let result = adjust(&db, &ledger, &user, asset, amount, reason, actor, &id).await?;
     if result.code == ResultCode::Ok {
-        println!("adjusted {email} by {amount} {}: transfer {id}", asset.to_uppercase());
+        println!(
+            "adjusted {email} by {amount} {}: transfer {id}",
+            asset.to_uppercase()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("okwallet: the ledger refused the adjustment: {}", result.code);
+        eprintln!(
+            "okwallet: the ledger refused the adjustment: {}",
+            result.code
+        );
         Ok(ExitCode::FAILURE)
     }
 }
@@ -113,7 +133,12 @@ pub async fn adjust(
     if reason.is_empty() {
         bail!("--reason must say why");
     }
-    let Some(asset) = db.assets().await?.into_iter().find(|a| a.code.as_str() == asset.trim().to_uppercase()) else {
+    let Some(asset) = db
+        .assets()
+        .await?
+        .into_iter()
+        .find(|a| a.code.as_str() == asset.trim().to_uppercase())
+    else {
         bail!("unknown asset {asset:?}");
     };
     let (negative, magnitude) = match amount.strip_prefix('-') {
@@ -125,20 +150,47 @@ pub async fn adjust(
     if magnitude.is_zero() {
         bail!("--amount must not be zero");
     }
-    let user_account = db.ensure_account(AccountKind::User, &asset.code, Some(&user.id)).await?;
-    let equity = db.ensure_account(AccountKind::Equity, &asset.code, None).await?;
-    let signed = if negative { -magnitude.minor() } else { magnitude.minor() };
-    db.record_adjustment(id, user_account.as_str(), asset.code.as_str(), signed, reason, actor).await?;
-    let (debit, credit) = if negative { (user_account, equity) } else { (equity, user_account) };
+    let user_account = db
+        .ensure_account(AccountKind::User, &asset.code, Some(&user.id))
+        .await?;
+    let equity = db
+        .ensure_account(AccountKind::Equity, &asset.code, None)
+        .await?;
+    let signed = if negative {
+        -magnitude.minor()
+    } else {
+        magnitude.minor()
+    };
+    db.record_adjustment(
+        id,
+        user_account.as_str(),
+        asset.code.as_str(),
+        signed,
+        reason,
+        actor,
+    )
+    .await?;
+    let (debit, credit) = if negative {
+        (user_account, equity)
+    } else {
+        (equity, user_account)
+    };
     let transfer = Transfer {
         id: TransferId::parse(id).context("adjustment id")?,
-        kind: TransferKind::Single { debit, credit, amount: magnitude },
+        kind: TransferKind::Single {
+            debit,
+            credit,
+            amount: magnitude,
+        },
         asset: asset.code.clone(),
         code: ledger::codes::ADJUSTMENT,
         reference: format!("adjustment:{id}"),
         linked: false,
     };
-    let result = ledger.submit(vec![transfer]).await.map_err(|e| anyhow::anyhow!(e))?;
+    let result = ledger
+        .submit(vec![transfer])
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let result = result[0];
     if !result.replayed {
         let detail = serde_json::json!({
@@ -148,7 +200,13 @@ pub async fn adjust(
             "reason": reason,
             "result": result.code.as_str(),
         });
-        db.audit(actor, "ledger.adjust", &format!("user:{}", user.id), &detail.to_string()).await?;
+        db.audit(
+            actor,
+            "ledger.adjust",
+            &format!("user:{}", user.id),
+            &detail.to_string(),
+        )
+        .await?;
     }
     Ok(result)
 }

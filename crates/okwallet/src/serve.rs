@@ -24,11 +24,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     let address = listener.local_addr()?;
     if demo {
         let logins = seed_demo(&db, &ledger).await?;
-        print_demo_banner(&address.to_string(), &logins);
+        print_demo_banner(&address.to_string(), logins);
     }
     tracing::info!(%address, "listening");
     println!("okwallet is running at http://{address}/  (API docs: http://{address}/api/docs)");
-    let state = web::AppState { db: db.clone(), ledger, metrics, demo };
+    let state = web::AppState {
+        db: db.clone(),
+        ledger,
+        metrics,
+        demo,
+    };
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
@@ -58,7 +63,10 @@ async fn expire_holds_forever(db: Db, ledger: Ledger) {
         match store::writer::expire_due_holds(&db, &ledger).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(released = n, "expired holds released"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "expiring holds failed; will retry"),
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "expiring holds failed; will retry"
+            ),
         }
     }
 }
@@ -71,11 +79,31 @@ pub struct DemoLogin {
 }
 
 pub const DEMO_LOGINS: [DemoLogin; 5] = [
-    DemoLogin { role: Role::User, email: "user@demo.okwallet.local", password: "demo-user-2026" },
-    DemoLogin { role: Role::Merchant, email: "merchant@demo.okwallet.local", password: "demo-merchant-2026" },
-    DemoLogin { role: Role::Agent, email: "agent@demo.okwallet.local", password: "demo-agent-2026" },
-    DemoLogin { role: Role::Supervisor, email: "supervisor@demo.okwallet.local", password: "demo-supervisor-2026" },
-    DemoLogin { role: Role::Admin, email: "admin@demo.okwallet.local", password: "demo-admin-2026" },
+    DemoLogin {
+        role: Role::User,
+        email: "user@demo.okwallet.local",
+        password: "demo-user-2026",
+    },
+    DemoLogin {
+        role: Role::Merchant,
+        email: "merchant@demo.okwallet.local",
+        password: "demo-merchant-2026",
+    },
+    DemoLogin {
+        role: Role::Agent,
+        email: "agent@demo.okwallet.local",
+        password: "demo-agent-2026",
+    },
+    DemoLogin {
+        role: Role::Supervisor,
+        email: "supervisor@demo.okwallet.local",
+        password: "demo-supervisor-2026",
+    },
+    DemoLogin {
+        role: Role::Admin,
+        email: "admin@demo.okwallet.local",
+        password: "demo-admin-2026",
+    },
 ];
 
 /// Starting balances of the demo user, funded by adjustments with fixed ids (so restarting the
@@ -98,8 +126,22 @@ pub async fn seed_demo(db: &Db, ledger: &Ledger) -> anyhow::Result<&'static [Dem
         .ok_or_else(|| anyhow::anyhow!("the demo user was just created"))?;
     for (asset, amount) in DEMO_FUNDS {
         let id = format!("demo-funding-{}", asset.to_lowercase());
-        let result = ops::adjust(db, ledger, &user, asset, amount, "demo starting balance", "demo", &id).await?;
-        anyhow::ensure!(result.code == ledger::ResultCode::Ok, "demo funding of {asset} refused: {}", result.code);
+        let result = ops::adjust(
+            db,
+            ledger,
+            &user,
+            asset,
+            amount,
+            "demo starting balance",
+            "demo",
+            &id,
+        )
+        .await?;
+        anyhow::ensure!(
+            result.code == ledger::ResultCode::Ok,
+            "demo funding of {asset} refused: {}",
+            result.code
+        );
     }
     Ok(&DEMO_LOGINS)
 }
@@ -109,7 +151,12 @@ fn print_demo_banner(address: &str, logins: &[DemoLogin]) {
     println!("  okwallet demo · 演示模式 — http://{address}/");
     println!("  Demo logins (data is for demonstration only) · 演示账号（仅供演示）:");
     for login in logins {
-        println!("    {:<11} {:<32} {}", login.role.as_str(), login.email, login.password);
+        println!(
+            "    {:<11} {:<32} {}",
+            login.role.as_str(),
+            login.email,
+            login.password
+        );
     }
     println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
     println!();

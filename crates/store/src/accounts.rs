@@ -29,7 +29,9 @@ impl AccountKind {
 
     fn flags(self) -> AccountFlags {
         match self {
-            AccountKind::User | AccountKind::Synthetic => AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS,
+            AccountKind::User | AccountKind::Synthetic => {
+                AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS
+            }
             AccountKind::Equity => AccountFlags::NONE,
         }
     }
@@ -79,7 +81,10 @@ impl Db {
                 let decimals: i64 = row.try_get("decimals")?;
                 Ok(Asset {
                     code: AssetCode::parse(&code).context("stored asset code")?,
-                    decimals: u8::try_from(decimals).ok().filter(|d| *d <= 18).context("stored decimals")?,
+                    decimals: u8::try_from(decimals)
+                        .ok()
+                        .filter(|d| *d <= 18)
+                        .context("stored decimals")?,
                 })
             })
             .collect()
@@ -95,7 +100,9 @@ impl Db {
         let id = match (kind, user_id) {
             (AccountKind::User, Some(user)) => user_account_id(user, asset),
             (AccountKind::Equity, None) => equity_account_id(asset),
-            (AccountKind::Synthetic, _) => anyhow::bail!("synthetic accounts are made by create_synthetic_accounts"),
+            (AccountKind::Synthetic, _) => {
+                anyhow::bail!("synthetic accounts are made by create_synthetic_accounts")
+            }
             _ => anyhow::bail!("a user account needs a user, a system account must not have one"),
         };
         sqlx::query(
@@ -118,13 +125,19 @@ impl Db {
     /// Creates the equity account of every asset.
     pub async fn ensure_system_accounts(&self) -> anyhow::Result<()> {
         for asset in self.assets().await? {
-            self.ensure_account(AccountKind::Equity, &asset.code, None).await?;
+            self.ensure_account(AccountKind::Equity, &asset.code, None)
+                .await?;
         }
         Ok(())
     }
 
     /// Creates synthetic accounts (`<prefix><n>` for n in 0..count) that do not exist yet.
-    pub async fn create_synthetic_accounts(&self, prefix: &str, count: usize, asset: &AssetCode) -> anyhow::Result<Vec<AccountId>> {
+    pub async fn create_synthetic_accounts(
+        &self,
+        prefix: &str,
+        count: usize,
+        asset: &AssetCode,
+    ) -> anyhow::Result<Vec<AccountId>> {
         let ids: Vec<AccountId> = (0..count)
             .map(|n| AccountId::parse(&format!("{prefix}{n}")).context("synthetic account id"))
             .collect::<anyhow::Result<_>>()?;
@@ -141,11 +154,17 @@ impl Db {
                 "INSERT INTO ledger_accounts (id, asset, kind, user_id, flags, debits_pending, debits_posted, \
                  credits_pending, credits_posted, created_at_ms) VALUES {rows} ON CONFLICT (id) DO NOTHING"
             );
-            let mut query = sqlx::query(&sql).bind(asset.as_str()).bind(flags).bind(now_ms());
+            let mut query = sqlx::query(&sql)
+                .bind(asset.as_str())
+                .bind(flags)
+                .bind(now_ms());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
-            query.execute(self.pool()).await.context("while creating synthetic accounts")?;
+            query
+                .execute(self.pool())
+                .await
+                .context("while creating synthetic accounts")?;
         }
         Ok(ids)
     }
@@ -163,7 +182,10 @@ impl Db {
     /// Every account, ordered by id.
     pub async fn all_accounts(&self) -> anyhow::Result<Vec<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(self.pool()).await.context("while listing accounts")?;
+        let rows = sqlx::query(&sql)
+            .fetch_all(self.pool())
+            .await
+            .context("while listing accounts")?;
         rows.iter().map(account_from_row).collect()
     }
 }

@@ -21,7 +21,13 @@ pub struct AuditEvent {
 }
 
 impl Db {
-    pub async fn audit(&self, actor: &str, action: &str, subject: &str, detail: &str) -> anyhow::Result<String> {
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> anyhow::Result<String> {
         let id = new_id();
         sqlx::query("INSERT INTO audit_events (id, at_ms, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)

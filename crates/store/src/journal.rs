@@ -9,7 +9,10 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context;
-use ledger::{AccountId, AssetCode, BatchState, ResultCode, StoredTransfer, Transfer, TransferId, TransferKindTag};
+use ledger::{
+    AccountId, AssetCode, BatchState, ResultCode, StoredTransfer, Transfer, TransferId,
+    TransferKindTag,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -22,9 +25,17 @@ const TRANSFER_COLUMN_COUNT: usize = 14;
 
 pub(crate) fn transfer_from_row(row: &AnyRow) -> anyhow::Result<StoredTransfer> {
     let text = |name: &str| -> anyhow::Result<String> { Ok(row.try_get::<String, _>(name)?) };
-    let opt = |name: &str| -> anyhow::Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };
-    let account = |v: Option<String>| v.map(|s| AccountId::parse(&s).context("stored account id")).transpose();
-    let transfer_id = |v: Option<String>| v.map(|s| TransferId::parse(&s).context("stored transfer id")).transpose();
+    let opt = |name: &str| -> anyhow::Result<Option<String>> {
+        Ok(row.try_get::<Option<String>, _>(name)?)
+    };
+    let account = |v: Option<String>| {
+        v.map(|s| AccountId::parse(&s).context("stored account id"))
+            .transpose()
+    };
+    let transfer_id = |v: Option<String>| {
+        v.map(|s| TransferId::parse(&s).context("stored transfer id"))
+            .transpose()
+    };
     let code: i64 = row.try_get("code")?;
     Ok(StoredTransfer {
         id: TransferId::parse(&text("id")?).context("stored transfer id")?,
@@ -78,7 +89,11 @@ pub(crate) async fn load_batch_state(
     let account_ids: Vec<String> = account_ids.into_iter().collect();
     for chunk in account_ids.chunks(1024) {
         let list = padded(chunk);
-        let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        let lock = if backend == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
             placeholders(1, list.len())
@@ -87,7 +102,11 @@ pub(crate) async fn load_batch_state(
         for id in &list {
             query = query.bind(id.as_str());
         }
-        for row in query.fetch_all(&mut *conn).await.context("while loading accounts")? {
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .context("while loading accounts")?
+        {
             let account = account_from_row(&row)?;
             state.accounts.insert(account.id.clone(), account);
         }
@@ -105,7 +124,11 @@ pub(crate) async fn load_batch_state(
         for id in &list {
             query = query.bind(*id);
         }
-        for row in query.fetch_all(&mut *conn).await.context("while loading closures")? {
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .context("while loading closures")?
+        {
             let pending: String = row.try_get("pending_id")?;
             let kind: String = row.try_get("kind")?;
             state.closures.insert(
@@ -117,7 +140,10 @@ pub(crate) async fn load_batch_state(
     Ok(state)
 }
 
-async fn select_transfers(conn: &mut AnyConnection, ids: &[&str]) -> anyhow::Result<Vec<StoredTransfer>> {
+async fn select_transfers(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+) -> anyhow::Result<Vec<StoredTransfer>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(1024) {
         let list = padded(chunk);
@@ -129,7 +155,11 @@ async fn select_transfers(conn: &mut AnyConnection, ids: &[&str]) -> anyhow::Res
         for id in &list {
             query = query.bind(*id);
         }
-        for row in query.fetch_all(&mut *conn).await.context("while loading transfers")? {
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .context("while loading transfers")?
+        {
             out.push(transfer_from_row(&row)?);
         }
     }
@@ -148,7 +178,12 @@ pub(crate) async fn write_batch(
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
         let rows = (0..size)
-            .map(|i| format!("({})", placeholders(1 + i * TRANSFER_COLUMN_COUNT, TRANSFER_COLUMN_COUNT)))
+            .map(|i| {
+                format!(
+                    "({})",
+                    placeholders(1 + i * TRANSFER_COLUMN_COUNT, TRANSFER_COLUMN_COUNT)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("INSERT INTO ledger_transfers ({TRANSFER_COLUMNS}) VALUES {rows}");
@@ -170,7 +205,10 @@ pub(crate) async fn write_batch(
                 .bind(t.fingerprint.as_str())
                 .bind(t.timestamp);
         }
-        query.execute(&mut *conn).await.context("while writing transfers")?;
+        query
+            .execute(&mut *conn)
+            .await
+            .context("while writing transfers")?;
     }
     // Totals are written as absolute values: the rows are locked (or the database is) for the
     // whole transaction, so nobody else changed them since they were read.
@@ -178,9 +216,7 @@ pub(crate) async fn write_batch(
     for size in chunk_sizes(touched.len()) {
         let (chunk, tail) = rest.split_at(size);
         rest = tail;
-        let mut sql = String::from(
-            "UPDATE ledger_accounts SET debits_pending = CASE id",
-        );
+        let mut sql = String::from("UPDATE ledger_accounts SET debits_pending = CASE id");
         // One statement per chunk: CASE on id for each of the four totals.
         let mut binds: Vec<(String, i64)> = Vec::new();
         let mut n = 1;
@@ -207,7 +243,10 @@ pub(crate) async fn write_batch(
         for id in chunk {
             query = query.bind(id.as_str());
         }
-        let done = query.execute(&mut *conn).await.context("while writing account totals")?;
+        let done = query
+            .execute(&mut *conn)
+            .await
+            .context("while writing account totals")?;
         anyhow::ensure!(
             done.rows_affected() == chunk.len() as u64,
             "updated {} accounts, expected {}",
@@ -222,7 +261,10 @@ impl Db {
     /// A stored transfer by id, whatever its result.
     pub async fn transfer(&self, id: &TransferId) -> anyhow::Result<Option<StoredTransfer>> {
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(transfer_from_row).transpose()
     }
 
@@ -244,14 +286,22 @@ impl Db {
     }
 
     /// Pending transfers whose timeout has passed and that nothing closed yet.
-    pub async fn due_pending_transfers(&self, now_ns: i64, limit: i64) -> anyhow::Result<Vec<StoredTransfer>> {
+    pub async fn due_pending_transfers(
+        &self,
+        now_ns: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<StoredTransfer>> {
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers p WHERE p.kind = 'pending' \
              AND p.result = 'ok' AND p.expires_at IS NOT NULL AND p.expires_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM ledger_transfers c WHERE c.pending_id = p.id AND c.result = 'ok') \
              ORDER BY p.expires_at LIMIT $2"
         );
-        let rows = sqlx::query(&sql).bind(now_ns).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(now_ns)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(transfer_from_row).collect()
     }
 }

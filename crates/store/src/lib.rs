@@ -8,6 +8,7 @@
 //! group-commit [`writer`] calls between loading a batch's state and writing it back.
 
 pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod journal;
 pub mod users;
@@ -38,15 +39,21 @@ pub struct Db {
 }
 
 /// The embedded migrations, oldest first. Never edit one that has shipped; add the next.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// The SQLite file inside a data folder.
 pub fn sqlite_url_for_dir(dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", dir.join("okwallet.sqlite3").display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("okwallet.sqlite3").display()
+    )
 }
 
 /// A database URL with any password replaced, for logs and messages.
@@ -73,7 +80,10 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            bail!("unsupported database URL {}: use sqlite://… or postgres://…", redact_url(url));
+            bail!(
+                "unsupported database URL {}: use sqlite://… or postgres://…",
+                redact_url(url)
+            );
         };
         if backend == Backend::Sqlite {
             if let Some(parent) = url
@@ -82,8 +92,9 @@ impl Db {
                 .and_then(|path| Path::new(path).parent())
                 .filter(|p| !p.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("while creating the data folder {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("while creating the data folder {}", parent.display())
+                })?;
             }
         }
         let options = AnyConnectOptions::from_str(url)
@@ -135,14 +146,19 @@ impl Db {
                  WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
             }
         };
-        let count: i64 = sqlx::query(exists).fetch_one(&self.pool).await?.try_get(0)?;
+        let count: i64 = sqlx::query(exists)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         if count == 0 {
             return Ok(0);
         }
-        let row = sqlx::query("SELECT CAST(MAX(version) AS BIGINT) FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_one(&self.pool)
-            .await
-            .context("while reading the schema version")?;
+        let row = sqlx::query(
+            "SELECT CAST(MAX(version) AS BIGINT) FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("while reading the schema version")?;
         Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
     }
 
@@ -160,7 +176,13 @@ impl Db {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, name, sql)| {
-                Migration::new(*version, (*name).into(), MigrationType::Simple, (*sql).into(), false)
+                Migration::new(
+                    *version,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    (*sql).into(),
+                    false,
+                )
             })
             .collect::<Vec<_>>();
         let migrator = Migrator {
@@ -169,7 +191,10 @@ impl Db {
             locking: true,
             no_tx: false,
         };
-        migrator.run(&self.pool).await.context("while applying migrations")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("while applying migrations")?;
         Ok(())
     }
 
@@ -191,14 +216,24 @@ pub fn now_ns() -> i64 {
     i64::try_from(since.as_nanos()).expect("before the year 2262")
 }
 
-/// A new sortable unique id.
+/// A new unique id that sorts after every id this process made before (ULIDs made in the same
+/// millisecond are otherwise in random order, and audit trails are read in id order).
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string().to_lowercase()
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    let id = generator
+        .get_or_insert_with(ulid::Generator::new)
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new());
+    id.to_string().to_lowercase()
 }
 
 /// SQL placeholders `$from, $from+1, …` for `count` values.
 pub(crate) fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (from..from + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Pads an IN-list to a few fixed lengths by repeating its last item, so that PostgreSQL and
@@ -206,7 +241,11 @@ pub(crate) fn placeholders(from: usize, count: usize) -> String {
 /// per list length.
 pub(crate) fn padded<T: Clone>(items: &[T]) -> Vec<T> {
     const LENGTHS: [usize; 6] = [1, 4, 16, 64, 256, 1024];
-    let target = LENGTHS.iter().copied().find(|&l| l >= items.len()).unwrap_or(items.len());
+    let target = LENGTHS
+        .iter()
+        .copied()
+        .find(|&l| l >= items.len())
+        .unwrap_or(items.len());
     let mut out = items.to_vec();
     if let Some(last) = items.last() {
         out.resize(target, last.clone());
@@ -232,9 +271,15 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_logs() {
-        assert_eq!(redact_url("postgres://okw:s3cret@db:5432/okw"), "postgres://okw:***@db:5432/okw");
+        assert_eq!(
+            redact_url("postgres://okw:s3cret@db:5432/okw"),
+            "postgres://okw:***@db:5432/okw"
+        );
         assert_eq!(redact_url("postgres://okw@db/okw"), "postgres://okw@db/okw");
-        assert_eq!(redact_url("sqlite://./data/x.sqlite3"), "sqlite://./data/x.sqlite3");
+        assert_eq!(
+            redact_url("sqlite://./data/x.sqlite3"),
+            "sqlite://./data/x.sqlite3"
+        );
     }
 
     #[test]

@@ -51,15 +51,23 @@ impl Db {
         if inserted.is_none() {
             return Err(CreateUserError::EmailTaken);
         }
-        Ok(User { id, email: email.clone(), role, locale: locale.to_owned(), password_hash: password_hash.to_owned() })
+        Ok(User {
+            id,
+            email: email.clone(),
+            role,
+            locale: locale.to_owned(),
+            password_hash: password_hash.to_owned(),
+        })
     }
 
     pub async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {
-        let row = sqlx::query("SELECT id, email, role, locale, password_hash FROM users WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .context("while finding a user")?;
+        let row = sqlx::query(
+            "SELECT id, email, role, locale, password_hash FROM users WHERE email = $1",
+        )
+        .bind(email.as_str())
+        .fetch_optional(self.pool())
+        .await
+        .context("while finding a user")?;
         row.map(|row| {
             let email: String = row.try_get("email")?;
             let role: String = row.try_get("role")?;

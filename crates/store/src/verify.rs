@@ -79,9 +79,14 @@ impl Db {
     pub async fn verify_ledger(&self) -> anyhow::Result<VerifyReport> {
         let mut tx = self.pool().begin().await?;
         if self.backend() == crate::Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
         }
-        let sql = format!("SELECT {} FROM ledger_accounts ORDER BY id", crate::accounts::ACCOUNT_COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM ledger_accounts ORDER BY id",
+            crate::accounts::ACCOUNT_COLUMNS
+        );
         let accounts = sqlx::query(&sql)
             .fetch_all(&mut *tx)
             .await?
@@ -90,10 +95,16 @@ impl Db {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut journal: HashMap<AccountId, Totals> = HashMap::new();
         for (column, sql) in SUMS {
-            for row in sqlx::query(sql).fetch_all(&mut *tx).await.with_context(|| format!("while summing {column}"))? {
+            for row in sqlx::query(sql)
+                .fetch_all(&mut *tx)
+                .await
+                .with_context(|| format!("while summing {column}"))?
+            {
                 let account: String = row.try_get("account")?;
                 let total: i64 = row.try_get("total")?;
-                let totals = journal.entry(AccountId::parse(&account).context("stored account id")?).or_default();
+                let totals = journal
+                    .entry(AccountId::parse(&account).context("stored account id")?)
+                    .or_default();
                 match *column {
                     "debits_posted" => totals.debits_posted = total,
                     "credits_posted" => totals.credits_posted = total,
@@ -106,14 +117,22 @@ impl Db {
         for (problem, sql) in ROW_CHECKS {
             for row in sqlx::query(sql).fetch_all(&mut *tx).await? {
                 let id: String = row.try_get(0)?;
-                discrepancies.push(Discrepancy::BadTransfer { transfer: id, problem: (*problem).to_owned() });
+                discrepancies.push(Discrepancy::BadTransfer {
+                    transfer: id,
+                    problem: (*problem).to_owned(),
+                });
             }
         }
-        let transfers: i64 = sqlx::query("SELECT COUNT(*) FROM ledger_transfers WHERE result = 'ok'")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let transfers: i64 =
+            sqlx::query("SELECT COUNT(*) FROM ledger_transfers WHERE result = 'ok'")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
         tx.rollback().await?;
-        Ok(VerifyReport { accounts: accounts.len(), transfers, discrepancies })
+        Ok(VerifyReport {
+            accounts: accounts.len(),
+            transfers,
+            discrepancies,
+        })
     }
 }

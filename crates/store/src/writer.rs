@@ -33,7 +33,11 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { batch_events_max: 8190, queue_requests_max: 8192, enqueue_timeout: Duration::from_secs(2) }
+        WriterConfig {
+            batch_events_max: 8190,
+            queue_requests_max: 8192,
+            enqueue_timeout: Duration::from_secs(2),
+        }
     }
 }
 
@@ -70,13 +74,28 @@ pub struct Ledger {
 
 impl Ledger {
     /// Starts the writer task on the current runtime.
-    pub async fn start(db: Db, config: WriterConfig, observer: Option<BatchObserver>) -> anyhow::Result<Ledger> {
+    pub async fn start(
+        db: Db,
+        config: WriterConfig,
+        observer: Option<BatchObserver>,
+    ) -> anyhow::Result<Ledger> {
         let (queue, receiver) = mpsc::channel(config.queue_requests_max.max(1));
         let depth = Arc::new(AtomicI64::new(0));
         let clock = db.last_transfer_timestamp().await?;
-        let writer = Writer { db, config, receiver, depth: depth.clone(), clock, observer };
+        let writer = Writer {
+            db,
+            config,
+            receiver,
+            depth: depth.clone(),
+            clock,
+            observer,
+        };
         tokio::spawn(writer.run());
-        Ok(Ledger { queue, depth, config })
+        Ok(Ledger {
+            queue,
+            depth,
+            config,
+        })
     }
 
     /// Submits one request (a list of transfers, possibly linked) and waits for its results.
@@ -102,7 +121,11 @@ impl Ledger {
                 }
             });
         }
-        answer.await.unwrap_or_else(|_| Err(SubmitError::Unavailable("the ledger writer has stopped".into())))
+        answer.await.unwrap_or_else(|_| {
+            Err(SubmitError::Unavailable(
+                "the ledger writer has stopped".into(),
+            ))
+        })
     }
 
     /// Requests waiting or being written.
@@ -167,7 +190,8 @@ impl Writer {
                 Err(e) => break Err(e),
             }
         };
-        self.depth.fetch_sub(replies.len() as i64, Ordering::Relaxed);
+        self.depth
+            .fetch_sub(replies.len() as i64, Ordering::Relaxed);
         match outcome {
             Ok(results) => {
                 if let Some(observe) = &self.observer {
@@ -178,9 +202,15 @@ impl Writer {
                 }
             }
             Err(e) => {
-                tracing::error!(error = format!("{e:#}"), requests = replies.len(), "ledger batch failed");
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    requests = replies.len(),
+                    "ledger batch failed"
+                );
                 for reply in replies {
-                    let _ = reply.send(Err(SubmitError::Unavailable("the database failed the batch".into())));
+                    let _ = reply.send(Err(SubmitError::Unavailable(
+                        "the database failed the batch".into(),
+                    )));
                 }
             }
         }
@@ -188,17 +218,33 @@ impl Writer {
 }
 
 /// One transaction: lock and load, apply, write, commit.
-async fn commit_batch(db: &Db, requests: &[Vec<Transfer>], clock: &mut i64) -> anyhow::Result<Vec<Vec<EventResult>>> {
+async fn commit_batch(
+    db: &Db,
+    requests: &[Vec<Transfer>],
+    clock: &mut i64,
+) -> anyhow::Result<Vec<Vec<EventResult>>> {
     let begin = match db.backend() {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
     };
-    let mut tx = db.pool().begin_with(begin).await.context("while beginning a ledger batch")?;
-    let mut state = load_batch_state(&mut *tx, db.backend(), requests).await?;
+    let mut tx = db
+        .pool()
+        .begin_with(begin)
+        .await
+        .context("while beginning a ledger batch")?;
+    let mut state = load_batch_state(&mut tx, db.backend(), requests).await?;
     let mut next_clock = *clock;
     let applied = ledger::apply_batch(&mut state, requests, now_ns(), &mut next_clock);
-    write_batch(&mut *tx, &state, &applied.new_transfers, &applied.touched_accounts).await?;
-    tx.commit().await.context("while committing a ledger batch")?;
+    write_batch(
+        &mut tx,
+        &state,
+        &applied.new_transfers,
+        &applied.touched_accounts,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("while committing a ledger batch")?;
     *clock = next_clock;
     Ok(applied.results)
 }
@@ -230,14 +276,22 @@ pub async fn expire_due_holds(db: &Db, ledger: &Ledger) -> anyhow::Result<usize>
         };
         let transfer = Transfer {
             id,
-            kind: ledger::TransferKind::Expire { pending_id: pending.id.clone() },
+            kind: ledger::TransferKind::Expire {
+                pending_id: pending.id.clone(),
+            },
             asset: pending.asset.clone(),
             code: pending.code,
             reference: pending.reference.clone(),
             linked: false,
         };
-        let results = ledger.submit(vec![transfer]).await.map_err(|e| anyhow::anyhow!(e))?;
-        if results.first().is_some_and(|r| r.code == ledger::ResultCode::Ok && !r.replayed) {
+        let results = ledger
+            .submit(vec![transfer])
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if results
+            .first()
+            .is_some_and(|r| r.code == ledger::ResultCode::Ok && !r.replayed)
+        {
             released += 1;
         }
     }

@@ -28,8 +28,14 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
         let test = TestDb::empty(backend).await;
-        test.db.migrate().await.expect("migrations apply to a fresh database");
-        test.db.ensure_system_accounts().await.expect("system accounts");
+        test.db
+            .migrate()
+            .await
+            .expect("migrations apply to a fresh database");
+        test.db
+            .ensure_system_accounts()
+            .await
+            .expect("system accounts");
         test
     }
 
@@ -40,7 +46,13 @@ impl TestDb {
                 let dir = tempfile::tempdir().expect("a temporary folder");
                 let url = store::sqlite_url_for_dir(dir.path());
                 let db = Db::connect(&url).await.expect("SQLite opens");
-                TestDb { db, url, backend, dir: Some(dir), pg_name: None }
+                TestDb {
+                    db,
+                    url,
+                    backend,
+                    dir: Some(dir),
+                    pg_name: None,
+                }
             }
             Backend::Postgres => {
                 let name = format!("okw_test_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -55,7 +67,13 @@ impl TestDb {
                 admin_db.close().await;
                 let url = with_database(&admin, &name);
                 let db = Db::connect(&url).await.expect("the new database opens");
-                TestDb { db, url, backend, dir: None, pg_name: Some(name) }
+                TestDb {
+                    db,
+                    url,
+                    backend,
+                    dir: None,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -88,7 +106,10 @@ pub fn drop_pg_database(name: &str) {
     // Drop runs outside any runtime, or inside one that may be shutting down: use a thread with
     // its own runtime.
     let _ = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             if let Ok(admin) = Db::connect(&pg_admin_url()).await {
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -111,7 +132,7 @@ impl Drop for TestDb {
 
 /// Defines one test per backend from one async body taking a [`Backend`]:
 ///
-/// ```ignore
+/// ```text
 /// both_backends!(transfers_post, |backend| async move { let t = TestDb::new(backend).await; … });
 /// ```
 /// expands to `mod transfers_post { #[tokio::test] async fn sqlite() … #[tokio::test] async fn postgres() … }`.

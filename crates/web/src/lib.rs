@@ -1,1 +1,125 @@
-//! placeholder
+//! okwallet's HTTP surface: the routers, the layers every request passes through, and the
+//! server loop.
+//!
+//! Every response, including 404s, 405s and panics, carries an `x-request-id`; every error is a
+//! problem document in the request's language ([`error`]); every request is counted under its
+//! route template ([`metrics`]) and logged inside a span naming its id, method and route. This
+//! crate never holds SQL (that is `store`) or business rules (the domain crates); handlers
+//! translate between HTTP and those.
+
+pub mod api;
+pub mod error;
+pub mod json;
+pub mod lang;
+pub mod metrics;
+pub mod request;
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::{middleware, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use error::{ApiError, Problem, Reason};
+pub use json::ApiJson;
+pub use lang::Lang;
+pub use metrics::Metrics;
+pub use request::RequestId;
+
+/// The largest request body any route reads unless it sets its own `DefaultBodyLimit`. The API
+/// takes small JSON documents; anything bigger is a mistake or an attack.
+pub const API_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: store::Db,
+    pub ledger: store::writer::Ledger,
+    pub metrics: Arc<Metrics>,
+    /// Demo mode: the simulated chain runs and its routes are present.
+    pub demo: bool,
+}
+
+/// The whole application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    with_layers(api::router(), state)
+}
+
+/// Wraps `routes` in everything the application puts around its routes: problem answers for
+/// unknown routes, wrong methods and panics, the body limit, metrics, tracing, request ids and
+/// language. [`router`] uses it for the real routes; tests use it to put probe routes behind
+/// exactly the same layers.
+pub fn with_layers(routes: Router<AppState>, state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    // Layers added later wrap the earlier ones: the request-labelling middleware is outermost so
+    // that the id and language exist for everything inside, including the trace span and the
+    // panic answer; the panic catcher is innermost so that a panic is still counted and logged.
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // Server errors are logged with their cause where they happen (`ApiError`);
+                // logging them again here would only say "500".
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn(request::label))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then lets requests in flight
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("while serving HTTP")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::method_not_allowed(&method)
+}
+
+/// The span every log line of a request is recorded in.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .map_or("-", RequestId::as_str);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    tracing::info_span!("request", request_id = id, method = %request.method(), route)
+}
+
+/// A panicking handler is our bug: answer an opaque 500 and log what the panic said.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}

@@ -48,7 +48,15 @@ impl Model {
     fn run_chain(&mut self, chain: &[Transfer], timestamps: &[i64]) -> Vec<ResultCode> {
         let n = chain.len();
         let fail_at = |i: usize, code: ResultCode| -> Vec<ResultCode> {
-            (0..n).map(|j| if j == i { code } else { ResultCode::LinkedEventFailed }).collect()
+            (0..n)
+                .map(|j| {
+                    if j == i {
+                        code
+                    } else {
+                        ResultCode::LinkedEventFailed
+                    }
+                })
+                .collect()
         };
         for (i, t) in chain.iter().enumerate() {
             if chain[..i].iter().any(|u| u.id == t.id) {
@@ -61,9 +69,14 @@ impl Model {
         if chain[n - 1].linked {
             return fail_at(n - 1, ResultCode::LinkedEventChainOpen);
         }
-        let known: Vec<Option<&Remembered>> = chain.iter().map(|t| self.ids.get(t.id.as_str())).collect();
+        let known: Vec<Option<&Remembered>> =
+            chain.iter().map(|t| self.ids.get(t.id.as_str())).collect();
         if known.iter().any(Option::is_some) {
-            if known.iter().zip(chain).all(|(k, t)| k.is_some_and(|k| &k.request == t)) {
+            if known
+                .iter()
+                .zip(chain)
+                .all(|(k, t)| k.is_some_and(|k| &k.request == t))
+            {
                 return known.iter().map(|k| k.unwrap().code).collect();
             }
             let first = known.iter().position(Option::is_some).unwrap();
@@ -74,7 +87,16 @@ impl Model {
             if let Err(code) = next.apply(t, timestamps[i]) {
                 let codes = fail_at(i, code);
                 for ((t, c), ts) in chain.iter().zip(&codes).zip(timestamps) {
-                    self.ids.insert(t.id.to_string(), Remembered { request: t.clone(), code: *c, timestamp: *ts, hold: None, closed_by: None });
+                    self.ids.insert(
+                        t.id.to_string(),
+                        Remembered {
+                            request: t.clone(),
+                            code: *c,
+                            timestamp: *ts,
+                            hold: None,
+                            closed_by: None,
+                        },
+                    );
                 }
                 return codes;
             }
@@ -84,13 +106,35 @@ impl Model {
     }
 
     fn apply(&mut self, t: &Transfer, ts: i64) -> Result<(), ResultCode> {
-        let mut remembered = Remembered { request: t.clone(), code: ResultCode::Ok, timestamp: ts, hold: None, closed_by: None };
+        let mut remembered = Remembered {
+            request: t.clone(),
+            code: ResultCode::Ok,
+            timestamp: ts,
+            hold: None,
+            closed_by: None,
+        };
         match &t.kind {
-            TransferKind::Single { debit, credit, amount } | TransferKind::Pending { debit, credit, amount, .. } => {
+            TransferKind::Single {
+                debit,
+                credit,
+                amount,
+            }
+            | TransferKind::Pending {
+                debit,
+                credit,
+                amount,
+                ..
+            } => {
                 let pending = matches!(t.kind, TransferKind::Pending { .. });
                 let (d, c) = (debit.to_string(), credit.to_string());
-                let mut db = *self.balances.get(&d).ok_or(ResultCode::DebitAccountNotFound)?;
-                let mut cr = *self.balances.get(&c).ok_or(ResultCode::CreditAccountNotFound)?;
+                let mut db = *self
+                    .balances
+                    .get(&d)
+                    .ok_or(ResultCode::DebitAccountNotFound)?;
+                let mut cr = *self
+                    .balances
+                    .get(&c)
+                    .ok_or(ResultCode::CreditAccountNotFound)?;
                 let a = amount.minor();
                 if pending {
                     db.dp = db.dp.checked_add(a).ok_or(ResultCode::Overflow)?;
@@ -106,8 +150,14 @@ impl Model {
                 self.balances.insert(d, db);
                 self.balances.insert(c, cr);
             }
-            TransferKind::Post { pending_id, .. } | TransferKind::Void { pending_id } | TransferKind::Expire { pending_id } => {
-                let p = self.ids.get(pending_id.as_str()).filter(|p| p.code == ResultCode::Ok).ok_or(ResultCode::PendingNotFound)?;
+            TransferKind::Post { pending_id, .. }
+            | TransferKind::Void { pending_id }
+            | TransferKind::Expire { pending_id } => {
+                let p = self
+                    .ids
+                    .get(pending_id.as_str())
+                    .filter(|p| p.code == ResultCode::Ok)
+                    .ok_or(ResultCode::PendingNotFound)?;
                 let (d, c, held) = p.hold.clone().ok_or(ResultCode::PendingNotPending)?;
                 match p.closed_by {
                     Some("post") => return Err(ResultCode::PendingAlreadyPosted),
@@ -115,8 +165,12 @@ impl Model {
                     None => {}
                 }
                 let moved = match &t.kind {
-                    TransferKind::Post { amount: Some(a), .. } if a.minor() > held => return Err(ResultCode::ExceedsPendingAmount),
-                    TransferKind::Post { amount: Some(a), .. } => a.minor(),
+                    TransferKind::Post {
+                        amount: Some(a), ..
+                    } if a.minor() > held => return Err(ResultCode::ExceedsPendingAmount),
+                    TransferKind::Post {
+                        amount: Some(a), ..
+                    } => a.minor(),
                     TransferKind::Post { amount: None, .. } => held,
                     _ => 0,
                 };
@@ -126,7 +180,11 @@ impl Model {
                 let cr = self.balances.get_mut(&c).unwrap();
                 cr.cp -= held;
                 cr.cpo += moved;
-                let kind = if matches!(t.kind, TransferKind::Post { .. }) { "post" } else { "void" };
+                let kind = if matches!(t.kind, TransferKind::Post { .. }) {
+                    "post"
+                } else {
+                    "void"
+                };
                 self.ids.get_mut(pending_id.as_str()).unwrap().closed_by = Some(kind);
             }
         }
@@ -137,24 +195,38 @@ impl Model {
 
 fn request_error(t: &Transfer) -> Option<ResultCode> {
     match &t.kind {
-        TransferKind::Single { debit, credit, .. } | TransferKind::Pending { debit, credit, .. } if debit == credit => {
+        TransferKind::Single { debit, credit, .. }
+        | TransferKind::Pending { debit, credit, .. }
+            if debit == credit =>
+        {
             return Some(ResultCode::AccountsMustBeDifferent)
         }
-        TransferKind::Post { pending_id, .. } | TransferKind::Void { pending_id } if pending_id == &t.id => {
+        TransferKind::Post { pending_id, .. } | TransferKind::Void { pending_id }
+            if pending_id == &t.id =>
+        {
             return Some(ResultCode::PendingIdMustBeDifferent)
         }
         _ => {}
     }
     let zero = match &t.kind {
-        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => amount.is_zero(),
-        TransferKind::Post { amount: Some(a), .. } => a.is_zero(),
+        TransferKind::Single { amount, .. } | TransferKind::Pending { amount, .. } => {
+            amount.is_zero()
+        }
+        TransferKind::Post {
+            amount: Some(a), ..
+        } => a.is_zero(),
         _ => false,
     };
     zero.then_some(ResultCode::AmountMustNotBeZero)
 }
 
 /// Builds a random request from what was generated so far.
-fn random_request(rng: &mut StdRng, n: usize, accounts: &[AccountId], history: &[Vec<Transfer>]) -> Vec<Transfer> {
+fn random_request(
+    rng: &mut StdRng,
+    n: usize,
+    accounts: &[AccountId],
+    history: &[Vec<Transfer>],
+) -> Vec<Transfer> {
     let pick = |rng: &mut StdRng| -> AccountId {
         if rng.gen_ratio(1, 40) {
             AccountId::parse("ghost").unwrap()
@@ -162,28 +234,84 @@ fn random_request(rng: &mut StdRng, n: usize, accounts: &[AccountId], history: &
             accounts[rng.gen_range(0..accounts.len())].clone()
         }
     };
-    let amount = |rng: &mut StdRng| Amount::from_minor(if rng.gen_ratio(1, 30) { 0 } else { rng.gen_range(1..400) }).unwrap();
-    let base = |id: String, kind| Transfer { id: tid(&id), kind, asset: eth(), code: 3, reference: String::new(), linked: false };
-    let pendings: Vec<&Transfer> =
-        history.iter().flatten().filter(|t| matches!(t.kind, TransferKind::Pending { .. })).collect();
+    let amount = |rng: &mut StdRng| {
+        Amount::from_minor(if rng.gen_ratio(1, 30) {
+            0
+        } else {
+            rng.gen_range(1..400)
+        })
+        .unwrap()
+    };
+    let base = |id: String, kind| Transfer {
+        id: tid(&id),
+        kind,
+        asset: eth(),
+        code: 3,
+        reference: String::new(),
+        linked: false,
+    };
+    let pendings: Vec<&Transfer> = history
+        .iter()
+        .flatten()
+        .filter(|t| matches!(t.kind, TransferKind::Pending { .. }))
+        .collect();
     match rng.gen_range(0..100) {
-        0..=39 => vec![base(format!("s{n}"), TransferKind::Single { debit: pick(rng), credit: pick(rng), amount: amount(rng) })],
+        0..=39 => vec![base(
+            format!("s{n}"),
+            TransferKind::Single {
+                debit: pick(rng),
+                credit: pick(rng),
+                amount: amount(rng),
+            },
+        )],
         40..=54 => {
             let (d, c) = (pick(rng), pick(rng));
-            let mut first = base(format!("l{n}a"), TransferKind::Single { debit: d.clone(), credit: c, amount: amount(rng) });
+            let mut first = base(
+                format!("l{n}a"),
+                TransferKind::Single {
+                    debit: d.clone(),
+                    credit: c,
+                    amount: amount(rng),
+                },
+            );
             first.linked = true;
-            let mut legs = vec![first, base(format!("l{n}b"), TransferKind::Single { debit: d, credit: pick(rng), amount: amount(rng) })];
+            let mut legs = vec![
+                first,
+                base(
+                    format!("l{n}b"),
+                    TransferKind::Single {
+                        debit: d,
+                        credit: pick(rng),
+                        amount: amount(rng),
+                    },
+                ),
+            ];
             if rng.gen_ratio(1, 10) {
                 legs[1].linked = true; // an open chain
             }
             legs
         }
-        55..=69 => vec![base(format!("h{n}"), TransferKind::Pending { debit: pick(rng), credit: pick(rng), amount: amount(rng), timeout_s: 0 })],
+        55..=69 => vec![base(
+            format!("h{n}"),
+            TransferKind::Pending {
+                debit: pick(rng),
+                credit: pick(rng),
+                amount: amount(rng),
+                timeout_s: 0,
+            },
+        )],
         70..=84 if !pendings.is_empty() => {
             let p = pendings[rng.gen_range(0..pendings.len())].id.clone();
             let kind = if rng.gen_bool(0.6) {
-                let a = if rng.gen_bool(0.5) { None } else { Some(amount(rng)) };
-                TransferKind::Post { pending_id: p, amount: a }
+                let a = if rng.gen_bool(0.5) {
+                    None
+                } else {
+                    Some(amount(rng))
+                };
+                TransferKind::Post {
+                    pending_id: p,
+                    amount: a,
+                }
             } else {
                 TransferKind::Void { pending_id: p }
             };
@@ -197,7 +325,14 @@ fn random_request(rng: &mut StdRng, n: usize, accounts: &[AccountId], history: &
             }
             again
         }
-        _ => vec![base(format!("s{n}"), TransferKind::Single { debit: pick(rng), credit: pick(rng), amount: amount(rng) })],
+        _ => vec![base(
+            format!("s{n}"),
+            TransferKind::Single {
+                debit: pick(rng),
+                credit: pick(rng),
+                amount: amount(rng),
+            },
+        )],
     }
 }
 
@@ -216,18 +351,31 @@ fn split_chains(request: &[Transfer]) -> Vec<std::ops::Range<usize>> {
 async fn run_seed(backend: testkit::Backend, seed: u64) {
     let t = TestDb::new(backend).await;
     let mut rng = StdRng::seed_from_u64(seed);
-    let customers = t.db.create_synthetic_accounts("c", 6, &eth()).await.unwrap();
+    let customers =
+        t.db.create_synthetic_accounts("c", 6, &eth())
+            .await
+            .unwrap();
     let equity = equity_account_id(&eth());
     let mut model = Model::default();
     for c in &customers {
-        model.balances.insert(c.to_string(), Balance { customer: true, ..Balance::default() });
+        model.balances.insert(
+            c.to_string(),
+            Balance {
+                customer: true,
+                ..Balance::default()
+            },
+        );
     }
-    model.balances.insert(equity.to_string(), Balance::default());
+    model
+        .balances
+        .insert(equity.to_string(), Balance::default());
     let mut accounts = customers.clone();
     accounts.push(equity.clone());
 
     // Fund, so that most transfers can succeed.
-    let ledger = Ledger::start(t.db.clone(), WriterConfig::default(), None).await.unwrap();
+    let ledger = Ledger::start(t.db.clone(), WriterConfig::default(), None)
+        .await
+        .unwrap();
     let mut requests: Vec<Vec<Transfer>> = customers
         .iter()
         .enumerate()
@@ -243,7 +391,9 @@ async fn run_seed(backend: testkit::Backend, seed: u64) {
     for (i, r) in requests.iter().enumerate().take(customers.len()) {
         results[i] = Some(ledger.submit(r.clone()).await.unwrap());
     }
-    let queue = std::sync::Arc::new(std::sync::Mutex::new((customers.len()..requests.len()).rev().collect::<Vec<_>>()));
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(
+        (customers.len()..requests.len()).rev().collect::<Vec<_>>(),
+    ));
     let shared = std::sync::Arc::new(requests.clone());
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -286,10 +436,13 @@ async fn run_seed(backend: testkit::Backend, seed: u64) {
         }
         eprintln!("seed {seed}: {counts:?}, {replays} replayed");
     }
-    assert!(seen(ResultCode::Ok) > 50
+    assert!(
+        seen(ResultCode::Ok) > 50
             && replays > 0
             && seen(ResultCode::LinkedEventFailed) > 0
-            && seen(ResultCode::InsufficientFunds) > 0, "seed {seed}: weak coverage");
+            && seen(ResultCode::InsufficientFunds) > 0,
+        "seed {seed}: weak coverage"
+    );
     for (_, _, i, range) in chains {
         let chain = &requests[i][range.clone()];
         let got = &results[i].as_ref().unwrap()[range];
@@ -298,14 +451,24 @@ async fn run_seed(backend: testkit::Backend, seed: u64) {
         let codes: Vec<ResultCode> = got.iter().map(|r| r.code).collect();
         assert_eq!(codes, expected, "seed {seed}: request {i} {chain:?}");
         for r in got.iter().filter(|r| r.replayed) {
-            assert!(model.ids.values().any(|m| m.timestamp == r.timestamp), "seed {seed}: a replay carries its original's timestamp");
+            assert!(
+                model.ids.values().any(|m| m.timestamp == r.timestamp),
+                "seed {seed}: a replay carries its original's timestamp"
+            );
         }
     }
 
     for account in t.db.all_accounts().await.unwrap() {
-        let Some(m) = model.balances.get(account.id.as_str()) else { continue };
+        let Some(m) = model.balances.get(account.id.as_str()) else {
+            continue;
+        };
         assert_eq!(
-            (account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted),
+            (
+                account.debits_pending,
+                account.debits_posted,
+                account.credits_pending,
+                account.credits_posted
+            ),
             (m.dp, m.dpo, m.cp, m.cpo),
             "seed {seed}: account {}",
             account.id
@@ -319,12 +482,18 @@ fn seeds() -> Vec<u64> {
     if let Ok(seed) = std::env::var("OKWALLET_PROPTEST_SEED") {
         return vec![seed.parse().expect("OKWALLET_PROPTEST_SEED is a number")];
     }
-    let cases: u64 = std::env::var("OKWALLET_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let cases: u64 = std::env::var("OKWALLET_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
     (1..=cases).collect()
 }
 
-both_backends!(concurrent_random_requests_match_the_model, |backend| async move {
-    for seed in seeds() {
-        run_seed(backend, seed).await;
+both_backends!(
+    concurrent_random_requests_match_the_model,
+    |backend| async move {
+        for seed in seeds() {
+            run_seed(backend, seed).await;
+        }
     }
-});
+);

@@ -18,7 +18,11 @@ pub fn tid(s: &str) -> TransferId {
 pub fn single(id: &str, debit: &AccountId, credit: &AccountId, amount: i64) -> Transfer {
     Transfer {
         id: tid(id),
-        kind: TransferKind::Single { debit: debit.clone(), credit: credit.clone(), amount: Amount::from_minor(amount).unwrap() },
+        kind: TransferKind::Single {
+            debit: debit.clone(),
+            credit: credit.clone(),
+            amount: Amount::from_minor(amount).unwrap(),
+        },
         asset: eth(),
         code: 7,
         reference: format!("test:{id}"),

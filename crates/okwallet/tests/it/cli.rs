@@ -1,0 +1,275 @@
+use testkit::{both_backends, TestDb};
+
+use crate::{okwallet, run, text, write, BIN};
+
+#[test]
+fn every_subcommand_explains_itself() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["ledger", "verify", "--help"],
+        vec!["ledger", "adjust", "--help"],
+        vec!["bench", "ledger", "--help"],
+    ] {
+        let out = run(std::process::Command::new(BIN).args(&args));
+        assert!(out.status.success(), "{args:?}");
+        let help = text(&out.stdout);
+        assert!(help.contains("Usage: okwallet"), "{args:?}: {help}");
+        assert!(
+            help.lines().count() > 5,
+            "{args:?} has too little help: {help}"
+        );
+    }
+    let top = text(&run(std::process::Command::new(BIN).arg("--help")).stdout);
+    for sub in ["serve", "migrate", "user", "ledger", "bench"] {
+        assert!(top.contains(sub), "{sub} missing from --help");
+    }
+    assert!(!top.contains("debug"), "test-only commands stay hidden");
+}
+
+#[test]
+fn bad_configuration_exits_2_and_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = store::sqlite_url_for_dir(dir.path());
+
+    let out = run(okwallet(&sqlite)
+        .env("OKWALLET_LISTEN", "not-an-address")
+        .args(["serve"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("OKWALLET_LISTEN (environment) = \"not-an-address\""),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(okwallet(&sqlite).args(["serve", "--listen", "nope"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--listen"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let config = dir.path().join("okwallet.toml");
+    write(&config, "listen = \"127.0.0.1:0\"\nlsiten = \"typo\"\n");
+    let out = run(okwallet(&sqlite).args(["--config", config.to_str().unwrap(), "migrate"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("lsiten"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(okwallet("mysql://root:topsecret@localhost/db").args(["migrate"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("OKWALLET_DATABASE_URL") && !err.contains("topsecret"),
+        "{err}"
+    );
+}
+
+#[test]
+fn flags_beat_environment_beat_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("okwallet.toml");
+    write(&config, "listen = \"file-value\"\n");
+    // The file's bad value is reported when nothing overrides it…
+    let base = || {
+        let mut cmd = okwallet(&store::sqlite_url_for_dir(dir.path()));
+        cmd.args(["--config", config.to_str().unwrap()]);
+        cmd
+    };
+    let out = run(base().args(["serve"]));
+    assert!(
+        text(&out.stderr).contains("config file key `listen`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // …the environment overrides the file…
+    let out = run(base().env("OKWALLET_LISTEN", "env-value").args(["serve"]));
+    assert!(
+        text(&out.stderr).contains("OKWALLET_LISTEN (environment) = \"env-value\""),
+        "{}",
+        text(&out.stderr)
+    );
+    // …and a flag overrides both.
+    let out =
+        run(base()
+            .env("OKWALLET_LISTEN", "env-value")
+            .args(["serve", "--listen", "flag-value"]));
+    assert!(
+        text(&out.stderr).contains("--listen = \"flag-value\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+both_backends!(
+    users_adjustments_and_verify_from_the_command_line,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let url = t.url.clone();
+        let out = run(okwallet(&url).args([
+            "user",
+            "add",
+            "--email",
+            "Ops@Example.com",
+            "--password",
+            "a long enough secret",
+            "--role",
+            "admin",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("ops@example.com (admin)"));
+        let again = run(okwallet(&url).args([
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "another long secret",
+        ]));
+        assert_eq!(again.status.code(), Some(1));
+        assert!(text(&again.stderr).contains("already registered"));
+        let weak = run(okwallet(&url).args([
+            "user",
+            "add",
+            "--email",
+            "x@example.com",
+            "--password",
+            "short",
+            "--role",
+            "user",
+        ]));
+        assert!(!weak.status.success());
+        let bad_role = run(okwallet(&url).args([
+            "user",
+            "add",
+            "--email",
+            "y@example.com",
+            "--password",
+            "long enough pw",
+            "--role",
+            "root",
+        ]));
+        assert_eq!(bad_role.status.code(), Some(2));
+
+        let adjust = |amount: &str| {
+            run(okwallet(&url).args([
+                "ledger",
+                "adjust",
+                "--email",
+                "ops@example.com",
+                "--asset",
+                "eth",
+                "--amount",
+                amount,
+                "--reason",
+                "test funding",
+                "--actor",
+                "cli:test",
+            ]))
+        };
+        let out = adjust("1.5");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = adjust("-0.25");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = adjust("-5");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "cannot take more than the balance"
+        );
+        assert!(text(&out.stderr).contains("insufficient_funds"));
+        let out = adjust("0.0000000001");
+        assert!(
+            !out.status.success(),
+            "more decimals than ETH's 9 are refused"
+        );
+        let out = run(okwallet(&url).args([
+            "ledger",
+            "adjust",
+            "--email",
+            "ops@example.com",
+            "--asset",
+            "ETH",
+            "--amount",
+            "1",
+            "--reason",
+            "  ",
+        ]));
+        assert!(!out.status.success(), "a reason is required");
+
+        let user =
+            t.db.user_by_email(&identity::Email::parse("ops@example.com").unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+        let account =
+            t.db.account(&store::accounts::user_account_id(
+                &user.id,
+                &ledger::AssetCode::parse("ETH").unwrap(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(account.available(), 1_250_000_000);
+        let audit =
+            t.db.audit_events_for(&format!("user:{}", user.id))
+                .await
+                .unwrap();
+        let adjusts: Vec<_> = audit
+            .iter()
+            .filter(|e| e.action == "ledger.adjust")
+            .collect();
+        assert_eq!(
+            adjusts.len(),
+            3,
+            "every adjustment attempt that reached the ledger is audited"
+        );
+        assert!(adjusts
+            .iter()
+            .all(|e| e.actor == "cli:test" && e.detail.contains("test funding")));
+
+        let out = run(okwallet(&url).args(["ledger", "verify"]));
+        assert!(out.status.success(), "{}", text(&out.stdout));
+        assert!(text(&out.stdout).contains("ledger verified"));
+
+        sqlx::query("UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1")
+            .bind(account.id.as_str())
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        let out = run(okwallet(&url).args(["ledger", "verify"]));
+        assert_eq!(out.status.code(), Some(1));
+        let report = text(&out.stdout);
+        assert!(
+            report.contains("FAILED") && report.contains(account.id.as_str()),
+            "{report}"
+        );
+    }
+);
+
+both_backends!(
+    migrate_reports_the_version_and_refuses_newer_databases,
+    |backend| async move {
+        let t = TestDb::empty(backend).await;
+        let out = run(okwallet(&t.url).arg("migrate"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(&format!("schema version {}", store::SCHEMA_VERSION)));
+        sqlx::query("UPDATE _sqlx_migrations SET version = 999")
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        let out = run(okwallet(&t.url).arg("migrate"));
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("newer okwallet"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+);

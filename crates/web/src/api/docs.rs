@@ -1,0 +1,249 @@
+//! The API's self-description: the OpenAPI document at `/api/openapi.json` and a reader for it at
+//! `/api/docs`.
+//!
+//! The document is generated from the handlers' annotations, so it cannot drift from the code;
+//! every route must be listed in [`ApiDoc`]. The reader is one self-contained page with inline
+//! script and style: it must work offline and never load anything from another origin.
+
+use std::sync::LazyLock;
+
+use axum::extract::RawQuery;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_SECURITY_POLICY, CONTENT_TYPE, VARY,
+};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{Problem, PROBLEM_CONTENT_TYPE};
+use crate::lang::Lang;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/docs", get(docs_page))
+}
+
+/// The OpenAPI description of every route.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "okwallet API",
+        description = "A self-hosted custodial digital-asset wallet with customer service built in. \
+            Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` \
+            and a `detail` in the language `Accept-Language` asks for (`zh-CN` or `en`). Every \
+            response carries an `x-request-id` header.",
+    ),
+    paths(
+        super::health::healthz,
+        super::health::readyz,
+        super::health::metrics,
+        super::assets::list,
+        openapi_json,
+        docs_page,
+    ),
+    components(schemas(Problem)),
+    modifiers(&ProblemResponses),
+    tags(
+        (name = "operations", description = "Liveness, readiness and metrics"),
+        (name = "assets", description = "The assets okwallet holds"),
+        (name = "docs", description = "This documentation"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// Gives every operation a `default` response with the problem schema, since any route can
+/// answer 404, 405, 413, 415 or 500 and listing them on each would bury the real answers.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = ResponseBuilder::new()
+            .description("A problem document (RFC 9457) with a stable `code`")
+            .content(
+                PROBLEM_CONTENT_TYPE,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("default".to_owned())
+                    .or_insert_with(|| problem.clone().into());
+            }
+        }
+    }
+}
+
+/// The document is the same for the life of the process: build it once.
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serializes")
+});
+
+/// The OpenAPI 3.1 document describing every route.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "docs", operation_id = "openapi_document",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+async fn openapi_json() -> Response {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str()).into_response()
+}
+
+/// A readable rendering of the OpenAPI document.
+///
+/// One self-contained page that works offline, in Chinese or English by `Accept-Language`;
+/// `?lang=zh-CN` or `?lang=en` overrides the header.
+#[utoipa::path(get, path = "/api/docs", tag = "docs", operation_id = "docs_page",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en`; overrides Accept-Language")),
+    responses((status = 200, description = "An HTML page", content_type = "text/html")))]
+async fn docs_page(negotiated: Lang, RawQuery(query): RawQuery) -> Response {
+    let lang = query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
+        .and_then(Lang::from_tag)
+        .unwrap_or(negotiated);
+    let page = render_page(lang);
+    (
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CONTENT_LANGUAGE, lang.tag()),
+            (VARY, "accept-language"),
+            (CACHE_CONTROL, "no-cache"),
+            // The page needs its own inline script and style and one fetch to this origin; the
+            // policy makes the browser refuse anything else, so the page stays self-contained.
+            (
+                CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'",
+            ),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+const TEMPLATE: &str = include_str!("docs.html");
+
+/// The texts of the page in one language: `(placeholder, text)` pairs.
+fn texts(lang: Lang) -> [(&'static str, &'static str); 23] {
+    [
+        ("title", lang.pick("okwallet API reference", "okwallet API 文档")),
+        (
+            "intro",
+            lang.pick(
+                "Every route of this server, generated from its code. JSON in and out, UTF-8.",
+                "本服务的全部接口，由代码自动生成。请求与响应均为 UTF-8 编码的 JSON。",
+            ),
+        ),
+        ("routes", lang.pick("Routes", "接口")),
+        ("errors", lang.pick("Errors", "错误格式")),
+        (
+            "errors_text",
+            lang.pick(
+                "Every error is a problem document (application/problem+json) with a stable code to branch on and a detail in the language your Accept-Language header asks for (zh-CN or en). Quote the request_id when contacting support.",
+                "所有错误均以问题文档（application/problem+json）返回：code 为稳定的机器可读代码，detail 按 Accept-Language 请求头（zh-CN 或 en）给出说明。联系客服时请提供 request_id。",
+            ),
+        ),
+        ("schemas", lang.pick("Schemas", "数据结构")),
+        ("filter", lang.pick("Filter routes…", "筛选接口…")),
+        ("raw", lang.pick("The raw document", "原始文档")),
+        ("loading", lang.pick("Loading the OpenAPI document…", "正在加载 OpenAPI 文档…")),
+        ("failed", lang.pick("Could not load the OpenAPI document", "无法加载 OpenAPI 文档")),
+        ("parameters", lang.pick("Parameters", "参数")),
+        ("request_body", lang.pick("Request body", "请求体")),
+        ("responses", lang.pick("Responses", "响应")),
+        ("name", lang.pick("Name", "名称")),
+        ("in", lang.pick("In", "位置")),
+        ("type", lang.pick("Type", "类型")),
+        ("description", lang.pick("Description", "说明")),
+        ("required", lang.pick("required", "必填")),
+        ("optional", lang.pick("optional", "可选")),
+        ("none", lang.pick("None", "无")),
+        ("example", lang.pick("Example", "示例")),
+        ("one_of", lang.pick("one of", "以下之一")),
+        ("array_of", lang.pick("array of", "数组，元素为")),
+    ]
+}
+
+/// Fills the template. The texts go into HTML as escaped text and into the script as a JSON
+/// object inside a `<script type="application/json">` block, with `<` escaped so no text can
+/// close the block.
+fn render_page(lang: Lang) -> String {
+    let texts = texts(lang);
+    let labels: serde_json::Map<String, serde_json::Value> = texts
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+        .collect();
+    let labels = serde_json::Value::Object(labels)
+        .to_string()
+        .replace('<', "\\u003c");
+    let mut page = TEMPLATE
+        .replace("{{lang}}", lang.tag())
+        .replace("{{labels}}", &labels);
+    let other = match lang {
+        Lang::En => r#"<a href="?lang=zh-CN" lang="zh-CN">中文</a>"#,
+        Lang::ZhCn => r#"<a href="?lang=en" lang="en">English</a>"#,
+    };
+    page = page.replace("{{switch}}", other);
+    for (key, text) in texts {
+        page = page.replace(&format!("{{{{{key}}}}}"), &escape_html(text));
+    }
+    page
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        for lang in [Lang::En, Lang::ZhCn] {
+            let page = render_page(lang);
+            assert!(
+                !page.contains("{{"),
+                "{lang:?}: {}",
+                &page[page.find("{{").unwrap()..][..40]
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_lists_every_route() {
+        let doc = ApiDoc::openapi();
+        let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        for route in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/api/v1/assets",
+            "/api/openapi.json",
+            "/api/docs",
+        ] {
+            assert!(paths.contains(&route), "{route} missing from {paths:?}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The HTTP API, one module per resource, merged here and nowhere else.
+//!
+//! Each module owns its routes (`pub fn router() -> Router<AppState>`), its request and response
+//! types and their OpenAPI annotations. Handlers parse input into domain types, call `store` or
+//! the domain crates, and shape the answer; they never hold SQL or business rules.
+
+pub mod assets;
+pub mod docs;
+pub mod health;
+
+use axum::Router;
+
+use crate::AppState;
+
+/// Every route of the API, unlayered; [`crate::with_layers`] adds the rest.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(assets::router())
+        .merge(docs::router())
+}
