@@ -14,7 +14,7 @@
 //!   gets its original result. A chain that reuses some ids but not all, or with other fields, is
 //!   refused with `exists_with_different_fields`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::transfer::{Account, AccountFlags, AccountId, StoredTransfer, TransferId};
 use crate::{ResultCode, Transfer, TransferKind, TransferKindTag};
@@ -47,7 +47,7 @@ pub struct Applied {
     pub results: Vec<Vec<EventResult>>,
     /// New journal rows, in application order: successes and remembered failures.
     pub new_transfers: Vec<StoredTransfer>,
-    /// Accounts whose totals changed; their final values are in the state.
+    /// Accounts whose totals changed, in id order; their final values are in the state.
     pub touched_accounts: Vec<AccountId>,
 }
 
@@ -60,7 +60,7 @@ pub fn apply_batch(
     last_timestamp: &mut i64,
 ) -> Applied {
     let mut applied = Applied::default();
-    let mut touched: Vec<AccountId> = Vec::new();
+    let mut touched: BTreeSet<AccountId> = BTreeSet::new();
     for request in requests {
         let mut results = Vec::with_capacity(request.len());
         let mut start = 0;
@@ -87,7 +87,7 @@ pub fn apply_batch(
         }
         applied.results.push(results);
     }
-    applied.touched_accounts = touched;
+    applied.touched_accounts = touched.into_iter().collect();
     applied
 }
 
@@ -152,7 +152,7 @@ fn apply_chain(
     timestamps: &[i64],
     results: &mut Vec<EventResult>,
     applied: &mut Applied,
-    touched: &mut Vec<AccountId>,
+    touched: &mut BTreeSet<AccountId>,
 ) {
     let open = chain.last().is_some_and(|t| t.linked);
     // Request-only checks first; nothing is remembered for these.
@@ -231,9 +231,7 @@ fn apply_chain(
         }
     }
     for account in &undo.accounts {
-        if !touched.contains(&account.id) {
-            touched.push(account.id.clone());
-        }
+        touched.insert(account.id.clone());
     }
     for row in rows {
         results.push(EventResult {

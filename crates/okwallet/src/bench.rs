@@ -30,6 +30,10 @@ pub struct LedgerBenchArgs {
     /// Concurrent submitters, each waiting for its answer before sending the next transfer.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Transfers per request: 1 is an API client sending one payment at a time; more is a client
+    /// sending batches (as TigerBeetle's clients do). Latency is per request.
+    #[arg(long, default_value_t = 1)]
+    request_transfers: u64,
     /// Print only JSON lines.
     #[arg(long)]
     json: bool,
@@ -37,6 +41,7 @@ pub struct LedgerBenchArgs {
 
 struct Outcome {
     mode: &'static str,
+    per_request: u64,
     transfers: u64,
     elapsed: Duration,
     latencies_us: Vec<u64>,
@@ -102,9 +107,17 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
         outcomes.push(
             run_mode(
                 db,
-                mode,
-                batch_events_max,
-                transfers,
+                Mode {
+                    name: mode,
+                    batch_events_max,
+                    transfers,
+                    // One commit per transfer means one transfer per request.
+                    per_request: if batch_events_max == 1 {
+                        1
+                    } else {
+                        args.request_transfers.max(1)
+                    },
+                },
                 args.concurrency,
                 accounts.clone(),
                 &eth,
@@ -129,6 +142,7 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
             "transfers": o.transfers,
             "accounts": args.accounts,
             "concurrency": args.concurrency,
+            "request_transfers": o.per_request,
             "transfers_per_s": per_s.round(),
             "latency_p50_ms": (pct(0.50) * 100.0).round() / 100.0,
             "latency_p99_ms": (pct(0.99) * 100.0).round() / 100.0,
@@ -154,11 +168,22 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run_mode(
-    db: &Db,
-    mode: &'static str,
+/// One measured mode: how the writer commits and how clients submit.
+struct Mode {
+    name: &'static str,
     batch_events_max: usize,
     transfers: u64,
+    per_request: u64,
+}
+
+async fn run_mode(
+    db: &Db,
+    Mode {
+        name: mode,
+        batch_events_max,
+        transfers,
+        per_request,
+    }: Mode,
     concurrency: usize,
     accounts: Arc<Vec<ledger::AccountId>>,
     eth: &AssetCode,
@@ -184,34 +209,38 @@ async fn run_mode(
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= transfers {
+                if i * per_request >= transfers {
                     return Ok::<_, anyhow::Error>(latencies);
                 }
-                let from = rng.gen_range(0..accounts.len());
-                let to = (from + rng.gen_range(1..accounts.len())) % accounts.len();
-                let transfer = Transfer {
-                    id: TransferId::parse(&format!("bench-{mode}-{i}")).expect("valid"),
-                    kind: TransferKind::Single {
-                        debit: accounts[from].clone(),
-                        credit: accounts[to].clone(),
-                        amount: Amount::from_minor(rng.gen_range(1..1000)).expect("positive"),
-                    },
-                    asset: eth.clone(),
-                    code: ledger::codes::LOAD_TEST,
-                    reference: String::new(),
-                    linked: false,
-                };
+                let request: Vec<Transfer> = (i * per_request
+                    ..((i + 1) * per_request).min(transfers))
+                    .map(|n| {
+                        let from = rng.gen_range(0..accounts.len());
+                        let to = (from + rng.gen_range(1..accounts.len())) % accounts.len();
+                        Transfer {
+                            id: TransferId::parse(&format!("bench-{mode}-{n}")).expect("valid"),
+                            kind: TransferKind::Single {
+                                debit: accounts[from].clone(),
+                                credit: accounts[to].clone(),
+                                amount: Amount::from_minor(rng.gen_range(1..1000))
+                                    .expect("positive"),
+                            },
+                            asset: eth.clone(),
+                            code: ledger::codes::LOAD_TEST,
+                            reference: String::new(),
+                            linked: false,
+                        }
+                    })
+                    .collect();
                 let sent = Instant::now();
                 let result = ledger
-                    .submit(vec![transfer])
+                    .submit(request)
                     .await
                     .map_err(|e| anyhow::anyhow!(e))?;
                 latencies.push(sent.elapsed().as_micros() as u64);
-                anyhow::ensure!(
-                    result[0].code == ledger::ResultCode::Ok,
-                    "bench transfer refused: {}",
-                    result[0].code
-                );
+                if let Some(refused) = result.iter().find(|r| r.code != ledger::ResultCode::Ok) {
+                    anyhow::bail!("bench transfer refused: {}", refused.code);
+                }
             }
         }));
     }
@@ -221,6 +250,7 @@ async fn run_mode(
     }
     Ok(Outcome {
         mode,
+        per_request,
         transfers,
         elapsed: started.elapsed(),
         latencies_us,

@@ -64,7 +64,8 @@ CREATE UNIQUE INDEX ledger_transfers_pending_key ON ledger_transfers (pending_id
     WHERE result = 'ok' AND pending_id IS NOT NULL;
 CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account_id, timestamp);
 CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account_id, timestamp);
-CREATE INDEX ledger_transfers_expiry ON ledger_transfers (kind, expires_at);
+CREATE INDEX ledger_transfers_expiry ON ledger_transfers (expires_at)
+    WHERE kind = 'pending' AND result = 'ok';
 CREATE INDEX ledger_transfers_reference ON ledger_transfers (reference);
 
 -- Manual adjustments by operators: recorded before the transfer is submitted, so no

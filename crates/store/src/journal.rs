@@ -17,11 +17,17 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::accounts::{account_from_row, ACCOUNT_COLUMNS};
-use crate::{chunk_sizes, padded, placeholders, Backend, Db};
+use crate::{padded, placeholders, Backend, Db};
 
 pub(crate) const TRANSFER_COLUMNS: &str = "id, result, kind, debit_account_id, credit_account_id, \
      asset, amount, pending_id, expires_at, code, reference, linked, fingerprint, timestamp";
 const TRANSFER_COLUMN_COUNT: usize = 14;
+
+// Statements are sized exactly to the batch: a few dozen prepared shapes cost less than the
+// round trips of splitting every batch into fixed sizes. The limits keep the parameter count
+// under SQLite's 32,766.
+const TRANSFER_INSERT_CHUNK_MAX: usize = 1024;
+const ACCOUNT_UPDATE_CHUNK_MAX: usize = 2048;
 
 pub(crate) fn transfer_from_row(row: &AnyRow) -> anyhow::Result<StoredTransfer> {
     let text = |name: &str| -> anyhow::Result<String> { Ok(row.try_get::<String, _>(name)?) };
@@ -81,7 +87,7 @@ pub(crate) async fn load_batch_state(
     let mut state = BatchState::default();
     // Pending transfers never change, so their accounts can be read before locking.
     if !pending_ids.is_empty() {
-        for t in select_transfers(conn, &pending_ids).await? {
+        for t in select_transfers(conn, backend, &pending_ids).await? {
             account_ids.extend(t.debit_account_id.iter().map(|a| a.as_str().to_owned()));
             account_ids.extend(t.credit_account_id.iter().map(|a| a.as_str().to_owned()));
         }
@@ -96,7 +102,7 @@ pub(crate) async fn load_batch_state(
         };
         let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id IN ({}) ORDER BY id{lock}",
-            placeholders(1, list.len())
+            placeholders(backend, 1, list.len())
         );
         let mut query = sqlx::query(&sql);
         for id in &list {
@@ -111,14 +117,14 @@ pub(crate) async fn load_batch_state(
             state.accounts.insert(account.id.clone(), account);
         }
     }
-    for t in select_transfers(conn, &ids).await? {
+    for t in select_transfers(conn, backend, &ids).await? {
         state.transfers.insert(t.id.clone(), t);
     }
     for chunk in pending_ids.chunks(1024) {
         let list = padded(chunk);
         let sql = format!(
             "SELECT pending_id, kind FROM ledger_transfers WHERE result = 'ok' AND pending_id IN ({})",
-            placeholders(1, list.len())
+            placeholders(backend, 1, list.len())
         );
         let mut query = sqlx::query(&sql);
         for id in &list {
@@ -142,6 +148,7 @@ pub(crate) async fn load_batch_state(
 
 async fn select_transfers(
     conn: &mut AnyConnection,
+    backend: Backend,
     ids: &[&str],
 ) -> anyhow::Result<Vec<StoredTransfer>> {
     let mut out = Vec::new();
@@ -149,7 +156,7 @@ async fn select_transfers(
         let list = padded(chunk);
         let sql = format!(
             "SELECT {TRANSFER_COLUMNS} FROM ledger_transfers WHERE id IN ({})",
-            placeholders(1, list.len())
+            placeholders(backend, 1, list.len())
         );
         let mut query = sqlx::query(&sql);
         for id in &list {
@@ -169,19 +176,21 @@ async fn select_transfers(
 /// Writes new journal rows and the final totals of the touched accounts.
 pub(crate) async fn write_batch(
     conn: &mut AnyConnection,
+    backend: Backend,
     state: &BatchState,
     new_transfers: &[StoredTransfer],
     touched: &[AccountId],
 ) -> anyhow::Result<()> {
-    let mut rest = new_transfers;
-    for size in chunk_sizes(new_transfers.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let rows = (0..size)
+    for chunk in new_transfers.chunks(TRANSFER_INSERT_CHUNK_MAX) {
+        let rows = (0..chunk.len())
             .map(|i| {
                 format!(
                     "({})",
-                    placeholders(1 + i * TRANSFER_COLUMN_COUNT, TRANSFER_COLUMN_COUNT)
+                    placeholders(
+                        backend,
+                        1 + i * TRANSFER_COLUMN_COUNT,
+                        TRANSFER_COLUMN_COUNT
+                    )
                 )
             })
             .collect::<Vec<_>>()
@@ -211,37 +220,27 @@ pub(crate) async fn write_batch(
             .context("while writing transfers")?;
     }
     // Totals are written as absolute values: the rows are locked (or the database is) for the
-    // whole transaction, so nobody else changed them since they were read.
-    let mut rest = touched;
-    for size in chunk_sizes(touched.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let mut sql = String::from("UPDATE ledger_accounts SET debits_pending = CASE id");
-        // One statement per chunk: CASE on id for each of the four totals.
-        let mut binds: Vec<(String, i64)> = Vec::new();
-        let mut n = 1;
-        let mut case = |field: fn(&ledger::Account) -> i64, sql: &mut String| {
-            for id in chunk {
-                sql.push_str(&format!(" WHEN ${} THEN CAST(${} AS BIGINT)", n, n + 1));
-                binds.push((id.as_str().to_owned(), field(&state.accounts[id])));
-                n += 2;
-            }
-            sql.push_str(" END");
-        };
-        case(|a| a.debits_pending, &mut sql);
-        sql.push_str(", debits_posted = CASE id");
-        case(|a| a.debits_posted, &mut sql);
-        sql.push_str(", credits_pending = CASE id");
-        case(|a| a.credits_pending, &mut sql);
-        sql.push_str(", credits_posted = CASE id");
-        case(|a| a.credits_posted, &mut sql);
-        sql.push_str(&format!(" WHERE id IN ({})", placeholders(n, chunk.len())));
+    // whole transaction, so nobody else changed them since they were read. One statement per
+    // chunk joins the table with a VALUES list (`columnN` is the name both databases give).
+    for chunk in touched.chunks(ACCOUNT_UPDATE_CHUNK_MAX) {
+        let rows = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(backend, 1 + i * 5, 5)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE ledger_accounts SET debits_pending = v.column2, debits_posted = v.column3, \
+             credits_pending = v.column4, credits_posted = v.column5 \
+             FROM (VALUES {rows}) AS v WHERE ledger_accounts.id = v.column1"
+        );
         let mut query = sqlx::query(&sql);
-        for (id, value) in &binds {
-            query = query.bind(id.as_str()).bind(*value);
-        }
         for id in chunk {
-            query = query.bind(id.as_str());
+            let a = &state.accounts[id];
+            query = query
+                .bind(id.as_str())
+                .bind(a.debits_pending)
+                .bind(a.debits_posted)
+                .bind(a.credits_pending)
+                .bind(a.credits_posted);
         }
         let done = query
             .execute(&mut *conn)

@@ -109,7 +109,8 @@ impl Db {
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                             PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
                     }
@@ -228,12 +229,19 @@ pub fn new_id() -> String {
     id.to_string().to_lowercase()
 }
 
-/// SQL placeholders `$from, $from+1, …` for `count` values.
-pub(crate) fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// SQL placeholders for `count` values bound in order from position `from`: `$from, $from+1, …`
+/// on PostgreSQL, anonymous `?` on SQLite. SQLite looks a numbered parameter's name up by a
+/// linear scan, and sqlx asks for every parameter's name, so `$n` costs O(n²) per statement —
+/// 40% of the writer's time in a 60-transfer batch was spent there (measured with perf).
+/// Only for statements whose placeholders all come from here, in order.
+pub(crate) fn placeholders(backend: Backend, from: usize, count: usize) -> String {
+    match backend {
+        Backend::Postgres => (from..from + count)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Backend::Sqlite => vec!["?"; count].join(", "),
+    }
 }
 
 /// Pads an IN-list to a few fixed lengths by repeating its last item, so that PostgreSQL and
@@ -289,6 +297,7 @@ mod tests {
         assert_eq!(padded(&(0..300).collect::<Vec<_>>()).len(), 1024);
         assert_eq!(chunk_sizes(345), vec![256, 64, 16, 4, 4, 1]);
         assert_eq!(chunk_sizes(0), Vec::<usize>::new());
-        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(placeholders(Backend::Postgres, 3, 2), "$3, $4");
+        assert_eq!(placeholders(Backend::Sqlite, 3, 2), "?, ?");
     }
 }
