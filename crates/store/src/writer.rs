@@ -89,6 +89,7 @@ impl Ledger {
             depth: depth.clone(),
             clock,
             observer,
+            conn: None,
         };
         tokio::spawn(writer.run());
         Ok(Ledger {
@@ -141,6 +142,7 @@ struct Writer {
     depth: Arc<AtomicI64>,
     clock: i64,
     observer: Option<BatchObserver>,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
 }
 
 /// Attempts per batch when the database reports a conflict another node caused.
@@ -192,7 +194,7 @@ impl Writer {
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            match commit_batch(&self.db, &requests, &mut self.clock).await {
+            match self.commit_once(&requests).await {
                 Ok(results) => break Ok(results),
                 Err(e) if attempt < ATTEMPTS_MAX && is_conflict(&e) => {
                     tracing::debug!(attempt, error = %e, "ledger batch conflicted; retrying");
@@ -228,27 +230,57 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Commits on the writer's own connection, (re)opened as needed. Keeping one connection
+    /// keeps SQLite's page cache warm: a pooled connection that another one wrote through must
+    /// drop its cache and read the pages again.
+    async fn commit_once(
+        &mut self,
+        requests: &[Vec<Transfer>],
+    ) -> anyhow::Result<Vec<Vec<EventResult>>> {
+        if self.conn.is_none() {
+            let conn = self
+                .db
+                .pool()
+                .acquire()
+                .await
+                .context("while connecting the ledger writer")?;
+            self.conn = Some(conn);
+        }
+        let conn = self.conn.as_mut().expect("just set");
+        let outcome = commit_batch(conn, self.db.backend(), requests, &mut self.clock).await;
+        if let Err(e) = &outcome {
+            if !is_conflict(e) {
+                // The connection may be broken: start the next attempt on a fresh one.
+                self.conn = None;
+            }
+        }
+        outcome
+    }
+}
+
 /// One transaction: lock and load, apply, write, commit.
 async fn commit_batch(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     requests: &[Vec<Transfer>],
     clock: &mut i64,
 ) -> anyhow::Result<Vec<Vec<EventResult>>> {
-    let begin = match db.backend() {
+    use sqlx::Connection;
+    let begin = match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
     };
-    let mut tx = db
-        .pool()
+    let mut tx = conn
         .begin_with(begin)
         .await
         .context("while beginning a ledger batch")?;
-    let mut state = load_batch_state(&mut tx, db.backend(), requests).await?;
+    let mut state = load_batch_state(&mut tx, backend, requests).await?;
     let mut next_clock = *clock;
     let applied = ledger::apply_batch(&mut state, requests, now_ns(), &mut next_clock);
     write_batch(
         &mut tx,
-        db.backend(),
+        backend,
         &state,
         &applied.new_transfers,
         &applied.touched_accounts,
