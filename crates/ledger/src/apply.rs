@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::transfer::{Account, AccountFlags, AccountId, StoredTransfer, TransferId};
+use crate::transfer::{Account, AccountId, StoredTransfer, TransferId};
 use crate::{ResultCode, Transfer, TransferKind, TransferKindTag};
 
 /// Everything a batch may read or change, loaded by the store before [`apply_batch`].
@@ -451,6 +451,13 @@ fn open_pending(
     }
 }
 
+/// Which pair of totals a movement changes.
+#[derive(Clone, Copy)]
+enum Phase {
+    Posted,
+    Pending,
+}
+
 fn move_posted(
     state: &mut BatchState,
     debit_id: &AccountId,
@@ -458,45 +465,7 @@ fn move_posted(
     amount: i64,
     undo: &mut Undo,
 ) -> Result<(), ResultCode> {
-    let debit = &state.accounts[debit_id];
-    let credit = &state.accounts[credit_id];
-    let debits_posted = debit
-        .debits_posted
-        .checked_add(amount)
-        .ok_or(ResultCode::Overflow)?;
-    let credits_posted = credit
-        .credits_posted
-        .checked_add(amount)
-        .ok_or(ResultCode::Overflow)?;
-    if debit
-        .flags
-        .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
-        && i128::from(debit.debits_pending) + i128::from(debits_posted)
-            > i128::from(debit.credits_posted)
-    {
-        return Err(ResultCode::InsufficientFunds);
-    }
-    if credit
-        .flags
-        .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
-        && i128::from(credit.credits_pending) + i128::from(credits_posted)
-            > i128::from(credit.debits_posted)
-    {
-        return Err(ResultCode::ExceedsDebits);
-    }
-    undo.save(debit);
-    undo.save(credit);
-    state
-        .accounts
-        .get_mut(debit_id)
-        .expect("checked")
-        .debits_posted = debits_posted;
-    state
-        .accounts
-        .get_mut(credit_id)
-        .expect("checked")
-        .credits_posted = credits_posted;
-    Ok(())
+    add(state, debit_id, credit_id, amount, Phase::Posted, undo)
 }
 
 fn hold(
@@ -506,44 +475,41 @@ fn hold(
     amount: i64,
     undo: &mut Undo,
 ) -> Result<(), ResultCode> {
-    let debit = &state.accounts[debit_id];
-    let credit = &state.accounts[credit_id];
-    let debits_pending = debit
-        .debits_pending
+    add(state, debit_id, credit_id, amount, Phase::Pending, undo)
+}
+
+/// Adds `amount` to the debit side of one account and the credit side of the other, if neither
+/// overflows and both accounts' flags still hold; otherwise changes nothing.
+fn add(
+    state: &mut BatchState,
+    debit_id: &AccountId,
+    credit_id: &AccountId,
+    amount: i64,
+    phase: Phase,
+    undo: &mut Undo,
+) -> Result<(), ResultCode> {
+    let mut debit = state.accounts[debit_id].clone();
+    let mut credit = state.accounts[credit_id].clone();
+    let (debit_total, credit_total) = match phase {
+        Phase::Posted => (&mut debit.debits_posted, &mut credit.credits_posted),
+        Phase::Pending => (&mut debit.debits_pending, &mut credit.credits_pending),
+    };
+    *debit_total = debit_total
         .checked_add(amount)
         .ok_or(ResultCode::Overflow)?;
-    let credits_pending = credit
-        .credits_pending
+    *credit_total = credit_total
         .checked_add(amount)
         .ok_or(ResultCode::Overflow)?;
-    if debit
-        .flags
-        .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
-        && i128::from(debits_pending) + i128::from(debit.debits_posted)
-            > i128::from(debit.credits_posted)
-    {
+    if !debit.debits_within_credits() {
         return Err(ResultCode::InsufficientFunds);
     }
-    if credit
-        .flags
-        .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
-        && i128::from(credits_pending) + i128::from(credit.credits_posted)
-            > i128::from(credit.debits_posted)
-    {
+    if !credit.credits_within_debits() {
         return Err(ResultCode::ExceedsDebits);
     }
-    undo.save(debit);
-    undo.save(credit);
-    state
-        .accounts
-        .get_mut(debit_id)
-        .expect("checked")
-        .debits_pending = debits_pending;
-    state
-        .accounts
-        .get_mut(credit_id)
-        .expect("checked")
-        .credits_pending = credits_pending;
+    undo.save(&state.accounts[debit_id]);
+    undo.save(&state.accounts[credit_id]);
+    state.accounts.insert(debit_id.clone(), debit);
+    state.accounts.insert(credit_id.clone(), credit);
     Ok(())
 }
 

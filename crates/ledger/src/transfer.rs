@@ -100,23 +100,31 @@ impl Account {
         self.credits_posted - self.debits_posted - self.debits_pending
     }
 
-    /// Whether the account's flags hold for its current totals.
-    pub fn constraints_hold(&self) -> bool {
-        let debit_ok = !self
+    /// False only when the account forbids debits beyond credits and they go beyond.
+    pub fn debits_within_credits(&self) -> bool {
+        !self
             .flags
             .contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
-            || self.debits_pending as i128 + self.debits_posted as i128
-                <= self.credits_posted as i128;
-        let credit_ok = !self
+            || i128::from(self.debits_pending) + i128::from(self.debits_posted)
+                <= i128::from(self.credits_posted)
+    }
+
+    /// False only when the account forbids credits beyond debits and they go beyond.
+    pub fn credits_within_debits(&self) -> bool {
+        !self
             .flags
             .contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
-            || self.credits_pending as i128 + self.credits_posted as i128
-                <= self.debits_posted as i128;
+            || i128::from(self.credits_pending) + i128::from(self.credits_posted)
+                <= i128::from(self.debits_posted)
+    }
+
+    /// Whether the account's flags hold for its current totals, and no total is negative.
+    pub fn constraints_hold(&self) -> bool {
         let non_negative = self.debits_pending >= 0
             && self.debits_posted >= 0
             && self.credits_pending >= 0
             && self.credits_posted >= 0;
-        debit_ok && credit_ok && non_negative
+        self.debits_within_credits() && self.credits_within_debits() && non_negative
     }
 }
 

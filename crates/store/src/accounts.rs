@@ -51,20 +51,39 @@ pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, asset, flags, debits_pending, debits_posted, credits_pending, credits_posted";
 
 pub(crate) fn account_from_row(row: &AnyRow) -> anyhow::Result<Account> {
-    let id: String = row.try_get("id")?;
-    let asset: String = row.try_get("asset")?;
-    let flags: i64 = row.try_get("flags")?;
+    account_from_parts(
+        &row.try_get::<String, _>("id")?,
+        &row.try_get::<String, _>("asset")?,
+        row.try_get("flags")?,
+        [
+            row.try_get("debits_pending")?,
+            row.try_get("debits_posted")?,
+            row.try_get("credits_pending")?,
+            row.try_get("credits_posted")?,
+        ],
+    )
+}
+
+/// An account from its stored columns; `totals` in the order debits_pending, debits_posted,
+/// credits_pending, credits_posted.
+pub(crate) fn account_from_parts(
+    id: &str,
+    asset: &str,
+    flags: i64,
+    totals: [i64; 4],
+) -> anyhow::Result<Account> {
+    let [debits_pending, debits_posted, credits_pending, credits_posted] = totals;
     Ok(Account {
-        id: AccountId::parse(&id).context("stored account id")?,
-        asset: AssetCode::parse(&asset).context("stored asset code")?,
+        id: AccountId::parse(id).context("stored account id")?,
+        asset: AssetCode::parse(asset).context("stored asset code")?,
         flags: u16::try_from(flags)
             .ok()
             .and_then(AccountFlags::from_bits)
             .context("stored account flags")?,
-        debits_pending: row.try_get("debits_pending")?,
-        debits_posted: row.try_get("debits_posted")?,
-        credits_pending: row.try_get("credits_pending")?,
-        credits_posted: row.try_get("credits_posted")?,
+        debits_pending,
+        debits_posted,
+        credits_pending,
+        credits_posted,
     })
 }
 

@@ -16,7 +16,7 @@ use ledger::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::accounts::{account_from_row, ACCOUNT_COLUMNS};
+use crate::accounts::{account_from_parts, account_from_row, ACCOUNT_COLUMNS};
 use crate::{padded, placeholders, Backend, Db};
 
 pub(crate) const TRANSFER_COLUMNS: &str = "id, result, kind, debit_account_id, credit_account_id, \
@@ -166,18 +166,7 @@ async fn select_accounts(
     parsed
         .into_iter()
         .map(|(id, asset, flags, dp, dpo, cp, cpo)| {
-            Ok(ledger::Account {
-                id: AccountId::parse(&id).context("stored account id")?,
-                asset: AssetCode::parse(&asset).context("stored asset code")?,
-                flags: u16::try_from(flags)
-                    .ok()
-                    .and_then(ledger::AccountFlags::from_bits)
-                    .context("stored account flags")?,
-                debits_pending: dp,
-                debits_posted: dpo,
-                credits_pending: cp,
-                credits_posted: cpo,
-            })
+            account_from_parts(&id, &asset, flags, [dp, dpo, cp, cpo])
         })
         .collect()
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::AccountFlags;
 use crate::{Amount, AssetCode};
 
 fn id(s: &str) -> AccountId {
