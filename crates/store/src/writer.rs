@@ -309,15 +309,17 @@ fn is_conflict(error: &anyhow::Error) -> bool {
 }
 
 /// Releases pending transfers whose timeout has passed. Each expiry has the id
-/// `expire:<pending id>`, so several nodes sweeping at once release each hold exactly once.
+/// `expire:<pending id>` (or `expire#<fingerprint>` for the longest ids), so several nodes
+/// sweeping at once release each hold exactly once.
 pub async fn expire_due_holds(db: &Db, ledger: &Ledger) -> anyhow::Result<usize> {
     let due = db.due_pending_transfers(now_ns(), 1000).await?;
     let mut released = 0;
     for pending in due {
-        let Some(id) = ledger::TransferId::parse(&format!("expire:{}", pending.id)) else {
-            tracing::warn!(pending = %pending.id, "pending id too long to derive an expiry id; hold not released");
-            continue;
-        };
+        // Ids near the length limit get the pending transfer's fingerprint (which covers its
+        // id) instead, so every hold has an expiry id.
+        let id = ledger::TransferId::parse(&format!("expire:{}", pending.id))
+            .or_else(|| ledger::TransferId::parse(&format!("expire#{}", pending.fingerprint)))
+            .context("an expiry id from a stored fingerprint")?;
         let transfer = Transfer {
             id,
             kind: ledger::TransferKind::Expire {

@@ -243,8 +243,14 @@ both_backends!(
             codes(ledger.submit(vec![hold("h4", 11, 0)]).await.unwrap()),
             vec![ResultCode::InsufficientFunds]
         );
+        // The longest id a client may choose still gets an expiry id of its own.
+        let longest = "L".repeat(ledger::TransferId::LEN_MAX);
+        assert_eq!(
+            codes(ledger.submit(vec![hold(&longest, 4, 1)]).await.unwrap()),
+            vec![ResultCode::Ok]
+        );
         let acct = t.db.account(&a[0]).await.unwrap().unwrap();
-        assert_eq!((acct.debits_pending, acct.available()), (90, 10));
+        assert_eq!((acct.debits_pending, acct.available()), (94, 6));
 
         let post = close(
             "p1",
@@ -276,7 +282,7 @@ both_backends!(
         );
 
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(expire_due_holds(&t.db, &ledger).await.unwrap(), 1);
+        assert_eq!(expire_due_holds(&t.db, &ledger).await.unwrap(), 2);
         assert_eq!(
             expire_due_holds(&t.db, &ledger).await.unwrap(),
             0,
