@@ -1,7 +1,12 @@
 //! Who a person is to okwallet: an email address, a role, a password.
 //!
-//! Pure rules and hashing only; never HTTP, HTML or SQL. Sessions, second factors, passkeys and
-//! lockout build on these types.
+//! Pure rules and hashing only; never HTTP, HTML or SQL. Around these types: [`lockout`] decides
+//! when log-ins are throttled, [`token`] makes and hashes session and API tokens, and
+//! [`strength`] refuses guessable passwords. Second factors and passkeys grow here too.
+
+pub mod lockout;
+pub mod strength;
+pub mod token;
 
 use std::fmt;
 use std::str::FromStr;
@@ -53,6 +58,13 @@ impl Email {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The part before the `@`, which people often reuse inside their passwords.
+    pub fn local_part(&self) -> &str {
+        self.0
+            .split_once('@')
+            .map_or(self.0.as_str(), |(local, _)| local)
     }
 }
 
@@ -140,15 +152,22 @@ pub fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+/// Refuses a password whose length in characters is outside
+/// [`PASSWORD_LEN_MIN`]..=[`PASSWORD_LEN_MAX`]; the one place those bounds are applied.
+pub fn check_password_length(password: &str) -> Result<(), PasswordError> {
     let chars = password.chars().count();
     if chars < PASSWORD_LEN_MIN {
-        return Err(PasswordError::TooShort);
+        Err(PasswordError::TooShort)
+    } else if chars > PASSWORD_LEN_MAX {
+        Err(PasswordError::TooLong)
+    } else {
+        Ok(())
     }
-    if chars > PASSWORD_LEN_MAX {
-        return Err(PasswordError::TooLong);
-    }
+}
+
+/// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+    check_password_length(password)?;
     let salt = SaltString::generate(&mut OsRng);
     Ok(argon2()
         .hash_password(password.as_bytes(), &salt)
@@ -194,6 +213,10 @@ mod tests {
             Email::parse(&format!("{}@example.com", "a".repeat(250))),
             Err(EmailError::TooLong)
         );
+        assert_eq!(
+            Email::parse("Zhang.Wei@example.com").unwrap().local_part(),
+            "zhang.wei"
+        );
     }
 
     #[test]
@@ -219,5 +242,20 @@ mod tests {
         );
         assert_eq!(hash_password("short"), Err(PasswordError::TooShort));
         assert_eq!(hash_password(&"x".repeat(257)), Err(PasswordError::TooLong));
+    }
+
+    #[test]
+    fn password_length_counts_characters_not_bytes() {
+        // Ten Chinese characters are thirty bytes; the bound is on what a person types.
+        assert_eq!(check_password_length("一二三四五六七八九十"), Ok(()));
+        assert_eq!(
+            check_password_length("一二三四五六七八九"),
+            Err(PasswordError::TooShort)
+        );
+        assert_eq!(check_password_length(&"密".repeat(256)), Ok(()));
+        assert_eq!(
+            check_password_length(&"密".repeat(257)),
+            Err(PasswordError::TooLong)
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod assets;
 pub mod audit;
 pub mod journal;
+pub mod sessions;
 pub mod users;
 pub mod verify;
 pub mod writer;
@@ -39,11 +40,18 @@ pub struct Db {
 }
 
 /// The embedded migrations, oldest first. Never edit one that has shipped; add the next.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "sessions",
+        include_str!("../migrations/0002_sessions.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

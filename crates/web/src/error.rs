@@ -49,6 +49,19 @@ pub enum Reason {
     ServiceUnavailable { retry_after_s: u64 },
     /// The database does not answer.
     DatabaseUnavailable,
+    /// No valid session or token came with a request that needs one.
+    Unauthorized,
+    /// The email and password do not match an account (never says which one is wrong).
+    InvalidCredentials,
+    /// Too many failed log-ins: the account is locked for a while.
+    AccountLocked { retry_after_s: u64 },
+    /// Not an email address.
+    InvalidEmail,
+    /// The password is too short, too long or too easy to guess; feedback in both languages.
+    WeakPassword {
+        feedback_en: Vec<String>,
+        feedback_zh: Vec<String>,
+    },
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -97,6 +110,11 @@ impl Reason {
             Reason::TooManyRequests { .. } => "too_many_requests",
             Reason::ServiceUnavailable { .. } => "service_unavailable",
             Reason::DatabaseUnavailable => "database_unavailable",
+            Reason::Unauthorized => "unauthorized",
+            Reason::InvalidCredentials => "invalid_credentials",
+            Reason::AccountLocked { .. } => "account_locked",
+            Reason::InvalidEmail => "invalid_email",
+            Reason::WeakPassword { .. } => "weak_password",
             Reason::Internal => "internal_error",
         }
     }
@@ -114,6 +132,9 @@ impl Reason {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Reason::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Reason::Unauthorized | Reason::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Reason::AccountLocked { .. } => StatusCode::LOCKED,
+            Reason::InvalidEmail | Reason::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -121,7 +142,8 @@ impl Reason {
     pub fn retry_after_s(&self) -> Option<u64> {
         match self {
             Reason::TooManyRequests { retry_after_s }
-            | Reason::ServiceUnavailable { retry_after_s } => Some(*retry_after_s),
+            | Reason::ServiceUnavailable { retry_after_s }
+            | Reason::AccountLocked { retry_after_s } => Some(*retry_after_s),
             _ => None,
         }
     }
@@ -203,6 +225,41 @@ impl Reason {
                 en: text("Database unavailable", "The service cannot reach its database right now."),
                 zh_cn: text("数据库不可用", "服务当前无法连接数据库。"),
             },
+            Reason::Unauthorized => Texts {
+                en: text("Not signed in", "Sign in first: this needs a valid session or API token."),
+                zh_cn: text("未登录", "请先登录：此操作需要有效的会话或 API 令牌。"),
+            },
+            Reason::InvalidCredentials => Texts {
+                en: text("Wrong email or password", "The email address or the password is not right."),
+                zh_cn: text("邮箱或密码错误", "邮箱地址或密码不正确。"),
+            },
+            Reason::AccountLocked { retry_after_s } => Texts {
+                en: text(
+                    "Account locked",
+                    format!(
+                        "Too many failed sign-ins: this account is locked for {} more. You can still reset your password by email.",
+                        duration_en(*retry_after_s)
+                    ),
+                ),
+                zh_cn: text(
+                    "账户已锁定",
+                    format!(
+                        "登录失败次数过多，账户将在 {} 后解锁。您仍可通过邮件重置密码。",
+                        duration_zh(*retry_after_s)
+                    ),
+                ),
+            },
+            Reason::InvalidEmail => Texts {
+                en: text("Invalid email address", "Enter an email address like name@example.com."),
+                zh_cn: text("邮箱地址无效", "请输入形如 name@example.com 的邮箱地址。"),
+            },
+            Reason::WeakPassword { feedback_en, feedback_zh } => Texts {
+                en: text(
+                    "Password too weak",
+                    format!("Choose a stronger password. {}", feedback_en.join(" ")).trim_end().to_owned(),
+                ),
+                zh_cn: text("密码强度不足", format!("请选择更安全的密码。{}", feedback_zh.join(""))),
+            },
             Reason::Internal => Texts {
                 en: text(
                     "Internal error",
@@ -216,6 +273,26 @@ impl Reason {
     fn text_in(&self, lang: Lang) -> Text {
         let Texts { en, zh_cn } = self.texts();
         lang.pick(en, zh_cn)
+    }
+}
+
+/// "1 minute 5 seconds", for messages that say how long to wait.
+fn duration_en(seconds: u64) -> String {
+    let (m, s) = (seconds / 60, seconds % 60);
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (m, s) {
+        (0, s) => plural(s, "second"),
+        (m, 0) => plural(m, "minute"),
+        (m, s) => format!("{} {}", plural(m, "minute"), plural(s, "second")),
+    }
+}
+
+/// "1 分 5 秒".
+fn duration_zh(seconds: u64) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} 秒"),
+        (m, 0) => format!("{m} 分钟"),
+        (m, s) => format!("{m} 分 {s} 秒"),
     }
 }
 
@@ -416,8 +493,25 @@ mod tests {
             Reason::TooManyRequests { retry_after_s: 3 },
             Reason::ServiceUnavailable { retry_after_s: 3 },
             Reason::DatabaseUnavailable,
+            Reason::Unauthorized,
+            Reason::InvalidCredentials,
+            Reason::AccountLocked { retry_after_s: 65 },
+            Reason::InvalidEmail,
+            Reason::WeakPassword {
+                feedback_en: vec!["Add another word or two.".into()],
+                feedback_zh: vec!["再加一两个词。".into()],
+            },
             Reason::Internal,
         ]
+    }
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(duration_en(1), "1 second");
+        assert_eq!(duration_en(65), "1 minute 5 seconds");
+        assert_eq!(duration_en(120), "2 minutes");
+        assert_eq!(duration_zh(65), "1 分 5 秒");
+        assert_eq!(duration_zh(120), "2 分钟");
     }
 
     #[test]

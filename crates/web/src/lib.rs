@@ -8,6 +8,7 @@
 //! translate between HTTP and those.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod json;
 pub mod lang;
@@ -87,7 +88,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
+    // Connection info gives handlers the peer address for throttling and the session list.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("while serving HTTP")

@@ -42,18 +42,41 @@ pub fn router() -> Router<AppState> {
         super::health::readyz,
         super::health::metrics,
         super::assets::list,
+        super::users::sign_up,
+        super::sessions::log_in,
+        super::sessions::log_out,
+        super::me::me,
+        super::me::sessions,
+        super::me::end_session,
+        super::me::freeze,
         openapi_json,
         docs_page,
     ),
     components(schemas(Problem)),
-    modifiers(&ProblemResponses),
+    modifiers(&ProblemResponses, &BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "assets", description = "The assets okwallet holds"),
+        (name = "accounts", description = "Sign-up, log-in, sessions and devices, freeze"),
         (name = "docs", description = "This documentation"),
     ),
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme that protected operations name: `Authorization: Bearer <token>`
+/// with a token from `POST /api/v1/sessions`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// Gives every operation a `default` response with the problem schema, since any route can
 /// answer 404, 405, 413, 415 or 500 and listing them on each would bury the real answers.

@@ -7,6 +7,9 @@
 pub mod assets;
 pub mod docs;
 pub mod health;
+pub mod me;
+pub mod sessions;
+pub mod users;
 
 use axum::Router;
 
@@ -18,4 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(assets::router())
         .merge(docs::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(me::router())
 }

@@ -1,6 +1,8 @@
 //! Black-box tests of the HTTP surface: the real application on a real port over a fresh
 //! database, each story on SQLite and on PostgreSQL.
 
+mod accounts;
+
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::http::StatusCode;

@@ -1,0 +1,183 @@
+//! `POST /api/v1/sessions` (log in; public) and `DELETE /api/v1/sessions/current` (log out).
+//!
+//! Failed log-ins are throttled twice: per address (429 after a burst, whoever is targeted) and
+//! per account (423 `account_locked` with the time left, growing with each lockout). While an
+//! account is locked its password is not even checked, so guessing stops; the owner can still
+//! reset the password. Unknown addresses cost the same hashing work as known ones.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::Router;
+use identity::lockout::Policy;
+use identity::token::{token_hash, Token};
+use identity::Email;
+use serde::{Deserialize, Serialize};
+use store::sessions::Origin;
+use utoipa::ToSchema;
+
+use crate::auth::{CurrentSession, RequestOrigin};
+use crate::error::{ApiError, Problem, Reason};
+use crate::json::ApiJson;
+use crate::AppState;
+
+/// How long an API token lives.
+pub const API_SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sessions", post(log_in))
+        .route("/api/v1/sessions/current", delete(log_out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogIn {
+    pub email: String,
+    pub password: String,
+    /// A one-time code, for accounts with a second factor.
+    pub otp: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewSession {
+    /// The bearer token: send it as `Authorization: Bearer <token>`. Shown once; only its hash
+    /// is stored.
+    pub token: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+}
+
+/// A hash to verify against when the email is unknown, so both cases take as long.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| identity::hash_password("okwallet timing equaliser").expect("long enough"))
+}
+
+async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || identity::verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// Logs in with email and password; answers a bearer token.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = LogIn,
+    responses(
+        (status = 201, description = "Logged in", body = NewSession),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 423, description = "`account_locked`, with `retry_after_s`", body = Problem),
+        (status = 429, description = "`too_many_requests` from this address", body = Problem),
+    ))]
+pub async fn log_in(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(body): ApiJson<LogIn>,
+) -> Result<(StatusCode, ApiJson<NewSession>), ApiError> {
+    let ip_key = format!("ip:{}", origin.ip);
+    if let Some(wait) = state.db.throttle_locked_for_s(&ip_key).await? {
+        return Err(ApiError::too_many_requests(wait));
+    }
+    let user = match Email::parse(&body.email) {
+        Ok(email) => state.db.user_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        verify(body.password, dummy_hash().to_owned()).await?;
+        state
+            .db
+            .register_login_failure(&ip_key, &Policy::IP)
+            .await?;
+        return Err(ApiError::new(Reason::InvalidCredentials));
+    };
+    let account_key = format!("account:{}", user.id);
+    if let Some(wait) = state.db.throttle_locked_for_s(&account_key).await? {
+        return Err(ApiError::new(Reason::AccountLocked {
+            retry_after_s: wait,
+        }));
+    }
+    if !verify(body.password, user.password_hash.clone()).await? {
+        state
+            .db
+            .register_login_failure(&ip_key, &Policy::IP)
+            .await?;
+        let locked = state
+            .db
+            .register_login_failure(&account_key, &Policy::ACCOUNT)
+            .await?;
+        state
+            .db
+            .record_security_event(&user.id, "login_failed", &origin, "{}")
+            .await?;
+        if let Some(lock_s) = locked {
+            let detail = format!(r#"{{"locked_for_s":{lock_s}}}"#);
+            state
+                .db
+                .record_security_event(&user.id, "locked", &origin, &detail)
+                .await?;
+            return Err(ApiError::new(Reason::AccountLocked {
+                retry_after_s: lock_s,
+            }));
+        }
+        return Err(ApiError::new(Reason::InvalidCredentials));
+    }
+    state.db.register_login_success(&account_key).await?;
+    let session = start_session(&state, &user.id, &origin).await?;
+    Ok((StatusCode::CREATED, ApiJson(session)))
+}
+
+async fn start_session(
+    state: &AppState,
+    user_id: &str,
+    origin: &Origin,
+) -> Result<NewSession, ApiError> {
+    let token = Token::generate();
+    let session = state
+        .db
+        .create_session(
+            user_id,
+            &token_hash(token.as_str()),
+            "api",
+            origin,
+            API_SESSION_TTL_MS,
+        )
+        .await?;
+    let detail = format!(r#"{{"session":"{}"}}"#, session.id);
+    state
+        .db
+        .record_security_event(user_id, "login", origin, &detail)
+        .await?;
+    Ok(NewSession {
+        token: token.as_str().to_owned(),
+        expires_at: rfc3339(session.expires_at_ms),
+    })
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC with second precision.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Ends the session whose token made this request.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Logged out"), (status = 401, description = "`unauthorized`", body = Problem)))]
+pub async fn log_out(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    current: CurrentSession,
+) -> Result<StatusCode, ApiError> {
+    state
+        .db
+        .revoke_session(&current.user.id, &current.session.id, "logout")
+        .await?;
+    let detail = format!(r#"{{"session":"{}","by":"logout"}}"#, current.session.id);
+    state
+        .db
+        .record_security_event(&current.user.id, "session_revoked", &origin, &detail)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,425 @@
+//! Sign-up, log-in, lockout, sessions and freeze through the API, on both databases.
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use testkit::both_backends;
+
+use crate::App;
+
+const STRONG: &str = "correct horse battery staple 42";
+
+impl App {
+    async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answers")
+    }
+
+    async fn delete_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answers")
+    }
+
+    async fn sign_up(&self, email: &str) -> String {
+        let r = self
+            .post_json(
+                "/api/v1/users",
+                json!({"email": email, "password": STRONG}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn log_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/sessions",
+            json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    async fn token(&self, email: &str) -> String {
+        let r = self.log_in(email, STRONG).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+async fn code(r: reqwest::Response) -> (StatusCode, String, Value) {
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["code"].as_str().unwrap_or_default().to_owned(),
+        body,
+    )
+}
+
+both_backends!(
+    sign_up_checks_input_and_never_reveals_a_taken_address,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let id = app.sign_up("Alice@Example.com").await;
+        assert!(!id.is_empty());
+
+        let r = app
+            .post_json(
+                "/api/v1/users",
+                json!({"email": "bob@example.com", "password": "password123"}),
+                None,
+            )
+            .await;
+        let (status, c, body) = code(r).await;
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+        );
+        assert!(
+            body["detail"].as_str().unwrap().len() > "Choose a stronger password.".len(),
+            "{body}"
+        );
+        let r = app
+            .client
+            .post(app.url("/api/v1/users"))
+            .header("accept-language", "zh-CN")
+            .json(&json!({"email": "bob@example.com", "password": "bob@example.com!"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, c, body) = code(r).await;
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+        );
+        assert!(body["detail"].as_str().unwrap().contains("密码"), "{body}");
+        let r = app
+            .post_json(
+                "/api/v1/users",
+                json!({"email": "not-an-email", "password": STRONG}),
+                None,
+            )
+            .await;
+        assert_eq!(code(r).await.1, "invalid_email");
+        let r = app
+            .post_json(
+                "/api/v1/users",
+                json!({"email": "c@example.com", "password": STRONG, "admin": true}),
+                None,
+            )
+            .await;
+        assert_eq!(code(r).await.1, "invalid_field");
+
+        // A taken address: same status and shape, an id that names nobody, no second account.
+        let r = app
+            .post_json(
+                "/api/v1/users",
+                json!({"email": "alice@example.com", "password": "another strong passphrase 7"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let decoy: Value = r.json().await.unwrap();
+        assert_ne!(decoy["id"], json!(id));
+        assert_eq!(decoy["email"], json!("alice@example.com"));
+        assert_eq!(
+            code(
+                app.log_in("alice@example.com", "another strong passphrase 7")
+                    .await
+            )
+            .await
+            .1,
+            "invalid_credentials"
+        );
+        let events = app.state.db.security_events_for(&id, 10).await.unwrap();
+        assert!(
+            events.iter().any(|e| e.kind == "sign_up_attempt"),
+            "the owner's log shows the attempt"
+        );
+    }
+);
+
+both_backends!(log_in_me_and_log_out, |backend| async move {
+    let app = App::spawn(backend).await;
+    let id = app.sign_up("carol@example.com").await;
+    let r = app.log_in("carol@example.com", STRONG).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let session: Value = r.json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("okw_"));
+    assert!(session["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let me: Value = app
+        .get_auth("/api/v1/me", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], json!(id));
+    assert_eq!(me["roles"], json!(["user"]));
+    assert_eq!(
+        (me["mfa_enabled"].clone(), me["frozen"].clone()),
+        (json!(false), json!(false))
+    );
+
+    for bad in [
+        "",
+        "Bearer",
+        "Bearer okw_nope",
+        "Basic abc",
+        &format!("Bearer {token}x"),
+    ] {
+        let r = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(code(r).await.1, "unauthorized", "{bad}");
+    }
+    assert_eq!(
+        code(app.log_in("carol@example.com", "wrong password here").await)
+            .await
+            .1,
+        "invalid_credentials"
+    );
+    assert_eq!(
+        code(app.log_in("nobody@example.com", STRONG).await).await.1,
+        "invalid_credentials"
+    );
+
+    let r = app.delete_auth("/api/v1/sessions/current", &token).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        code(app.get_auth("/api/v1/me", &token).await).await.1,
+        "unauthorized",
+        "a revoked token is refused"
+    );
+    let stored = app.state.db.pool().clone();
+    let hashes: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM sessions")
+        .fetch_all(&stored)
+        .await
+        .unwrap();
+    assert!(
+        hashes
+            .iter()
+            .all(|(h,)| h.len() == 64 && !h.contains(&token)),
+        "only hashes are stored"
+    );
+});
+
+both_backends!(
+    brute_force_locks_the_account_and_the_owner_recovers,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let id = app.sign_up("dave@example.com").await;
+        for attempt in 1..=4 {
+            assert_eq!(
+                code(app.log_in("dave@example.com", "guess number one").await)
+                    .await
+                    .1,
+                "invalid_credentials",
+                "{attempt}"
+            );
+        }
+        let r = app.log_in("dave@example.com", "guess number five").await;
+        let retry_header = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let (status, c, body) = code(r).await;
+        assert_eq!((status, c.as_str()), (StatusCode::LOCKED, "account_locked"));
+        let retry = body["retry_after_s"].as_u64().unwrap();
+        assert!((1..=60).contains(&retry), "{body}");
+        assert_eq!(retry_header, Some(retry.to_string()));
+        // While locked even the right password is not checked.
+        assert_eq!(
+            code(app.log_in("dave@example.com", STRONG).await).await.1,
+            "account_locked"
+        );
+        let kinds: Vec<String> = app
+            .state
+            .db
+            .security_events_for(&id, 20)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "login_failed").count(), 5);
+        assert!(kinds.contains(&"locked".to_owned()));
+
+        // When the lock runs out (simulated: the row says so), the owner gets in and the count resets.
+        sqlx::query("UPDATE login_throttles SET locked_until_ms = 0 WHERE key = $1")
+            .bind(format!("account:{id}"))
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            app.log_in("dave@example.com", STRONG).await.status(),
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            code(app.log_in("dave@example.com", "one more guess").await)
+                .await
+                .1,
+            "invalid_credentials"
+        );
+    }
+);
+
+both_backends!(
+    one_address_guessing_many_accounts_is_slowed,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let mut last = String::new();
+        for n in 0..31 {
+            let r = app
+                .log_in(&format!("victim{n}@example.com"), "password guess")
+                .await;
+            last = code(r).await.1;
+            if last == "too_many_requests" {
+                break;
+            }
+        }
+        assert_eq!(last, "too_many_requests");
+    }
+);
+
+both_backends!(
+    sessions_are_listed_ended_and_private,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("erin@example.com").await;
+        app.sign_up("frank@example.com").await;
+        let phone = app.token("erin@example.com").await;
+        let laptop = app.token("erin@example.com").await;
+        let frank = app.token("frank@example.com").await;
+
+        let list: Value = app
+            .get_auth("/api/v1/me/sessions", &laptop)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items.iter().filter(|s| s["current"] == json!(true)).count(),
+            1
+        );
+        let phone_id = items.iter().find(|s| s["current"] == json!(false)).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // Frank can neither see nor end Erin's sessions.
+        let franks: Value = app
+            .get_auth("/api/v1/me/sessions", &frank)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(franks["items"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            code(
+                app.delete_auth(&format!("/api/v1/me/sessions/{phone_id}"), &frank)
+                    .await
+            )
+            .await
+            .1,
+            "not_found"
+        );
+        assert_eq!(
+            app.get_auth("/api/v1/me", &phone).await.status(),
+            StatusCode::OK
+        );
+
+        assert_eq!(
+            app.delete_auth(&format!("/api/v1/me/sessions/{phone_id}"), &laptop)
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            code(app.get_auth("/api/v1/me", &phone).await).await.1,
+            "unauthorized"
+        );
+        assert_eq!(
+            code(app.get_auth("/api/v1/me/sessions", &phone).await)
+                .await
+                .1,
+            "unauthorized"
+        );
+        assert_eq!(
+            code(
+                app.delete_auth(&format!("/api/v1/me/sessions/{phone_id}"), &laptop)
+                    .await
+            )
+            .await
+            .1,
+            "not_found"
+        );
+    }
+);
+
+both_backends!(freeze_revokes_every_session_at_once, |backend| async move {
+    let app = App::spawn(backend).await;
+    let id = app.sign_up("gina@example.com").await;
+    let a = app.token("gina@example.com").await;
+    let b = app.token("gina@example.com").await;
+    let r = app
+        .post_json("/api/v1/me/freeze", json!({}), Some(&a))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["frozen"], json!(true));
+    for token in [&a, &b] {
+        assert_eq!(
+            code(app.get_auth("/api/v1/me", token).await).await.1,
+            "unauthorized"
+        );
+    }
+    let c = app.token("gina@example.com").await;
+    let me: Value = app.get_auth("/api/v1/me", &c).await.json().await.unwrap();
+    assert_eq!(me["frozen"], json!(true));
+    let kinds: Vec<String> = app
+        .state
+        .db
+        .security_events_for(&id, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"frozen".to_owned()));
+    assert_eq!(
+        code(app.post_json("/api/v1/me/freeze", json!({}), None).await)
+            .await
+            .1,
+        "unauthorized"
+    );
+});
