@@ -7,6 +7,7 @@
 pub mod lockout;
 pub mod strength;
 pub mod token;
+pub mod totp;
 
 use std::fmt;
 use std::str::FromStr;

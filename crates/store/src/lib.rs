@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod factors;
 pub mod journal;
 pub mod sessions;
 pub mod users;
@@ -50,6 +51,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "sessions",
         include_str!("../migrations/0002_sessions.sql"),
+    ),
+    (
+        3,
+        "second_factors",
+        include_str!("../migrations/0003_second_factors.sql"),
     ),
 ];
 
@@ -284,6 +290,22 @@ pub(crate) fn chunk_sizes(mut n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|(v, name, _)| format!("{v:04}_{name}.sql"))
+            .collect();
+        assert_eq!(files, embedded);
+    }
 
     #[test]
     fn passwords_never_reach_logs() {

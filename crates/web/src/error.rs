@@ -57,6 +57,14 @@ pub enum Reason {
     AccountLocked { retry_after_s: u64 },
     /// Not an email address.
     InvalidEmail,
+    /// The password was right; the account also needs a one-time code (`otp`).
+    MfaRequired,
+    /// The one-time code (or recovery code) is wrong, expired or already used.
+    InvalidOtp,
+    /// A second factor is already enabled.
+    MfaAlreadyEnabled,
+    /// Confirming a second factor that was never started.
+    MfaNotStarted,
     /// The password is too short, too long or too easy to guess; feedback in both languages.
     WeakPassword {
         feedback_en: Vec<String>,
@@ -115,6 +123,10 @@ impl Reason {
             Reason::AccountLocked { .. } => "account_locked",
             Reason::InvalidEmail => "invalid_email",
             Reason::WeakPassword { .. } => "weak_password",
+            Reason::MfaRequired => "mfa_required",
+            Reason::InvalidOtp => "invalid_otp",
+            Reason::MfaAlreadyEnabled => "mfa_already_enabled",
+            Reason::MfaNotStarted => "mfa_not_started",
             Reason::Internal => "internal_error",
         }
     }
@@ -132,7 +144,11 @@ impl Reason {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Reason::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Reason::Unauthorized | Reason::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Reason::Unauthorized | Reason::InvalidCredentials | Reason::MfaRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            Reason::InvalidOtp => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::MfaAlreadyEnabled | Reason::MfaNotStarted => StatusCode::CONFLICT,
             Reason::AccountLocked { .. } => StatusCode::LOCKED,
             Reason::InvalidEmail | Reason::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
@@ -248,6 +264,22 @@ impl Reason {
                         duration_zh(*retry_after_s)
                     ),
                 ),
+            },
+            Reason::MfaRequired => Texts {
+                en: text("One-time code needed", "This account has two-factor authentication: send the code from your authenticator app (or a recovery code) as `otp`."),
+                zh_cn: text("需要动态验证码", "此账户已开启双重验证：请在 `otp` 中提供身份验证器应用中的验证码（或一个恢复码）。"),
+            },
+            Reason::InvalidOtp => Texts {
+                en: text("Wrong one-time code", "The code is wrong, expired or already used. Codes change every 30 seconds; check your device's clock."),
+                zh_cn: text("动态验证码错误", "验证码错误、已过期或已被使用。验证码每 30 秒更新一次，请检查设备时间是否准确。"),
+            },
+            Reason::MfaAlreadyEnabled => Texts {
+                en: text("Two-factor authentication is on", "Two-factor authentication is already enabled for this account."),
+                zh_cn: text("双重验证已开启", "此账户已经开启了双重验证。"),
+            },
+            Reason::MfaNotStarted => Texts {
+                en: text("Nothing to confirm", "Start the set-up first: POST /api/v1/me/totp gives the secret to scan."),
+                zh_cn: text("没有待确认的设置", "请先开始设置：POST /api/v1/me/totp 会给出需要扫描的密钥。"),
             },
             Reason::InvalidEmail => Texts {
                 en: text("Invalid email address", "Enter an email address like name@example.com."),
@@ -497,6 +529,10 @@ mod tests {
             Reason::InvalidCredentials,
             Reason::AccountLocked { retry_after_s: 65 },
             Reason::InvalidEmail,
+            Reason::MfaRequired,
+            Reason::InvalidOtp,
+            Reason::MfaAlreadyEnabled,
+            Reason::MfaNotStarted,
             Reason::WeakPassword {
                 feedback_en: vec!["Add another word or two.".into()],
                 feedback_zh: vec!["再加一两个词。".into()],

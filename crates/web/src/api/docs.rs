@@ -49,6 +49,8 @@ pub fn router() -> Router<AppState> {
         super::me::sessions,
         super::me::end_session,
         super::me::freeze,
+        super::me::start_totp,
+        super::me::confirm_totp,
         openapi_json,
         docs_page,
     ),

@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/sessions", get(sessions))
         .route("/api/v1/me/sessions/{id}", delete(end_session))
         .route("/api/v1/me/freeze", post(freeze))
+        .route("/api/v1/me/totp", post(start_totp))
+        .route("/api/v1/me/totp/confirm", post(confirm_totp))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,16 +38,24 @@ pub struct Me {
 /// The caller's profile.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Me), (status = 401, description = "`unauthorized`", body = Problem)))]
-pub async fn me(current: CurrentSession) -> ApiJson<Me> {
+pub async fn me(
+    State(state): State<AppState>,
+    current: CurrentSession,
+) -> Result<ApiJson<Me>, ApiError> {
+    let mfa_enabled = state
+        .db
+        .totp_factor(&current.user.id)
+        .await?
+        .is_some_and(|f| f.confirmed);
     let user = current.user;
-    ApiJson(Me {
+    Ok(ApiJson(Me {
         id: user.id,
         email: user.email.to_string(),
         roles: vec![user.role.as_str().to_owned()],
         locale: user.locale,
-        mfa_enabled: false,
+        mfa_enabled,
         frozen: user.frozen_at_ms.is_some(),
-    })
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,4 +160,102 @@ pub async fn freeze(
         .audit(&subject, "user.freeze", &subject, "{}")
         .await?;
     Ok(ApiJson(Frozen { frozen: true }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32 secret for manual entry; shown only now.
+    pub secret: String,
+    /// `otpauth://` URL for a QR code.
+    pub otpauth_url: String,
+}
+
+/// Starts TOTP enrolment (again, if never confirmed): returns a new secret to scan.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "accounts", security(("bearer" = [])),
+    responses((status = 201, body = TotpEnrolment), (status = 409, description = "`mfa_already_enabled`", body = Problem)))]
+pub async fn start_totp(
+    State(state): State<AppState>,
+    current: CurrentSession,
+) -> Result<(StatusCode, ApiJson<TotpEnrolment>), ApiError> {
+    let secret = identity::totp::TotpSecret::generate();
+    if !state
+        .db
+        .start_totp(&current.user.id, &secret.to_base32())
+        .await?
+    {
+        return Err(ApiError::new(crate::error::Reason::MfaAlreadyEnabled));
+    }
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(TotpEnrolment {
+            secret: secret.to_base32(),
+            otpauth_url: secret.otpauth_url(current.user.email.as_str()),
+        }),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTotp {
+    /// The current 6-digit code from the authenticator app.
+    pub otp: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes for when the device is lost; shown only now.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Confirms TOTP with a first code; from now on log-ins need `otp`.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "accounts", security(("bearer" = [])),
+    request_body = ConfirmTotp,
+    responses(
+        (status = 200, body = RecoveryCodes),
+        (status = 409, description = "`mfa_not_started` or `mfa_already_enabled`", body = Problem),
+        (status = 422, description = "`invalid_otp`", body = Problem),
+    ))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    current: CurrentSession,
+    ApiJson(body): ApiJson<ConfirmTotp>,
+) -> Result<ApiJson<RecoveryCodes>, ApiError> {
+    use crate::error::Reason;
+    let user_id = current.user.id.as_str();
+    let factor = state
+        .db
+        .totp_factor(user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(Reason::MfaNotStarted))?;
+    if factor.confirmed {
+        return Err(ApiError::new(Reason::MfaAlreadyEnabled));
+    }
+    let secret =
+        identity::totp::TotpSecret::from_base32(&factor.secret_base32).ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("a stored TOTP secret does not decode"))
+        })?;
+    let last = u64::try_from(factor.last_used_step).unwrap_or(0);
+    let step = secret
+        .verify(&body.otp, crate::api::sessions::now_s(), last)
+        .ok_or_else(|| ApiError::new(Reason::InvalidOtp))?;
+    let codes = identity::totp::generate_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| identity::totp::recovery_code_hash(user_id, c))
+        .collect();
+    if !state
+        .db
+        .confirm_totp(user_id, i64::try_from(step).unwrap_or(i64::MAX), &hashes)
+        .await?
+    {
+        return Err(ApiError::new(Reason::InvalidOtp));
+    }
+    state
+        .db
+        .record_security_event(user_id, "mfa_enabled", &origin, r#"{"factor":"totp"}"#)
+        .await?;
+    Ok(ApiJson(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }

@@ -13,6 +13,7 @@ use axum::routing::{delete, post};
 use axum::Router;
 use identity::lockout::Policy;
 use identity::token::{token_hash, Token};
+use identity::totp;
 use identity::Email;
 use serde::{Deserialize, Serialize};
 use store::sessions::Origin;
@@ -122,9 +123,87 @@ pub async fn log_in(
         }
         return Err(ApiError::new(Reason::InvalidCredentials));
     }
+    if let Some(factor) = state
+        .db
+        .totp_factor(&user.id)
+        .await?
+        .filter(|f| f.confirmed)
+    {
+        let Some(otp) = body.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
+            return Err(ApiError::new(Reason::MfaRequired));
+        };
+        if !second_factor_ok(&state, &user.id, &factor, otp, &origin).await? {
+            state
+                .db
+                .register_login_failure(&ip_key, &Policy::IP)
+                .await?;
+            let locked = state
+                .db
+                .register_login_failure(&account_key, &Policy::ACCOUNT)
+                .await?;
+            state
+                .db
+                .record_security_event(&user.id, "mfa_failed", &origin, "{}")
+                .await?;
+            if let Some(lock_s) = locked {
+                let detail = format!(r#"{{"locked_for_s":{lock_s}}}"#);
+                state
+                    .db
+                    .record_security_event(&user.id, "locked", &origin, &detail)
+                    .await?;
+                return Err(ApiError::new(Reason::AccountLocked {
+                    retry_after_s: lock_s,
+                }));
+            }
+            return Err(ApiError::new(Reason::InvalidOtp));
+        }
+    }
     state.db.register_login_success(&account_key).await?;
     let session = start_session(&state, &user.id, &origin).await?;
     Ok((StatusCode::CREATED, ApiJson(session)))
+}
+
+/// Checks a TOTP code or a recovery code and spends it, so neither works twice.
+pub async fn second_factor_ok(
+    state: &AppState,
+    user_id: &str,
+    factor: &store::factors::TotpFactor,
+    otp: &str,
+    origin: &Origin,
+) -> Result<bool, ApiError> {
+    if totp::looks_like_recovery_code(otp) {
+        let used = state
+            .db
+            .use_recovery_code(user_id, &totp::recovery_code_hash(user_id, otp))
+            .await?;
+        if used {
+            let left = state.db.recovery_codes_left(user_id).await?;
+            let detail = format!(r#"{{"recovery_codes_left":{left}}}"#);
+            state
+                .db
+                .record_security_event(user_id, "recovery_code_used", origin, &detail)
+                .await?;
+        }
+        return Ok(used);
+    }
+    let Some(secret) = totp::TotpSecret::from_base32(&factor.secret_base32) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a stored TOTP secret does not decode"
+        )));
+    };
+    let last = u64::try_from(factor.last_used_step).unwrap_or(0);
+    match secret.verify(otp, now_s(), last) {
+        Some(step) => Ok(state
+            .db
+            .use_totp_step(user_id, i64::try_from(step).unwrap_or(i64::MAX))
+            .await?),
+        None => Ok(false),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_s() -> u64 {
+    u64::try_from(store::now_ms() / 1000).unwrap_or(0)
 }
 
 async fn start_session(

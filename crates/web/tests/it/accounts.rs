@@ -6,7 +6,7 @@ use testkit::both_backends;
 
 use crate::App;
 
-const STRONG: &str = "correct horse battery staple 42";
+pub(crate) const STRONG: &str = "correct horse battery staple 42";
 
 impl App {
     async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
@@ -423,3 +423,148 @@ both_backends!(freeze_revokes_every_session_at_once, |backend| async move {
         "unauthorized"
     );
 });
+
+both_backends!(
+    totp_enrolment_then_log_in_with_codes_and_recovery_codes,
+    |backend| async move {
+        use identity::totp::{TotpSecret, STEP_S};
+        let app = App::spawn(backend).await;
+        let id = app.sign_up("hana@example.com").await;
+        let token = app.token("hana@example.com").await;
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/totp/confirm",
+                    json!({"otp": "123456"}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "mfa_not_started"
+        );
+        let r = app
+            .post_json("/api/v1/me/totp", json!({}), Some(&token))
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let enrolment: Value = r.json().await.unwrap();
+        let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap())
+            .expect("a base32 secret");
+        assert!(enrolment["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/okwallet:hana%40example.com"));
+
+        let wrong = if secret.code_at(now()) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/totp/confirm",
+                    json!({"otp": wrong}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "invalid_otp"
+        );
+        let first = secret.code_at(now());
+        let r = app
+            .post_json(
+                "/api/v1/me/totp/confirm",
+                json!({"otp": first}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let codes: Vec<String> =
+            serde_json::from_value(r.json::<Value>().await.unwrap()["recovery_codes"].clone())
+                .unwrap();
+        assert_eq!(codes.len(), 10);
+        let me: Value = app
+            .get_auth("/api/v1/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["mfa_enabled"], json!(true));
+        assert_eq!(
+            code(
+                app.post_json("/api/v1/me/totp", json!({}), Some(&token))
+                    .await
+            )
+            .await
+            .1,
+            "mfa_already_enabled"
+        );
+
+        let log_in = |otp: Option<String>| {
+            let mut body =
+                json!({"email": "hana@example.com", "password": crate::accounts::STRONG});
+            if let Some(otp) = otp {
+                body["otp"] = json!(otp);
+            }
+            app.post_json("/api/v1/sessions", body, None)
+        };
+        let (status, c, _) = code(log_in(None).await).await;
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::UNAUTHORIZED, "mfa_required")
+        );
+        assert_eq!(
+            code(log_in(Some(wrong.into())).await).await.1,
+            "invalid_otp"
+        );
+        assert_eq!(
+            code(log_in(Some(first.clone())).await).await.1,
+            "invalid_otp",
+            "the confirming code cannot be replayed"
+        );
+        let next = secret.code_at(now() + STEP_S);
+        assert_eq!(
+            log_in(Some(next.clone())).await.status(),
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            code(log_in(Some(next)).await).await.1,
+            "invalid_otp",
+            "a code works once"
+        );
+
+        assert_eq!(
+            log_in(Some(codes[0].to_uppercase())).await.status(),
+            StatusCode::CREATED,
+            "recovery codes ignore case"
+        );
+        assert_eq!(
+            code(log_in(Some(codes[0].clone())).await).await.1,
+            "invalid_otp",
+            "a recovery code works once"
+        );
+        let kinds: Vec<String> = app
+            .state
+            .db
+            .security_events_for(&id, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        for kind in ["mfa_enabled", "mfa_failed", "recovery_code_used"] {
+            assert!(kinds.contains(&kind.to_owned()), "{kind} in {kinds:?}");
+        }
+    }
+);
