@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "second_factors",
         include_str!("../migrations/0003_second_factors.sql"),
     ),
+    (
+        4,
+        "security_settings",
+        include_str!("../migrations/0004_security_settings.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

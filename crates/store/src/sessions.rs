@@ -24,6 +24,8 @@ pub struct Session {
     pub created_at_ms: i64,
     pub last_seen_at_ms: i64,
     pub expires_at_ms: i64,
+    /// When this session last proved a fresh second factor (step-up).
+    pub stepped_up_at_ms: Option<i64>,
 }
 
 /// Where a request came from, as recorded with sessions and security events.
@@ -45,8 +47,8 @@ pub struct SecurityEvent {
     pub detail: String,
 }
 
-const SESSION_COLUMNS: &str =
-    "id, user_id, kind, user_agent, ip, created_at_ms, last_seen_at_ms, expires_at_ms";
+const SESSION_COLUMNS: &str = "id, user_id, kind, user_agent, ip, created_at_ms, last_seen_at_ms, \
+     expires_at_ms, stepped_up_at_ms";
 
 /// Last-seen times are refreshed at most this often, so that every request is not a write.
 const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
@@ -61,6 +63,7 @@ fn session_from_row(row: &AnyRow) -> anyhow::Result<Session> {
         created_at_ms: row.try_get("created_at_ms")?,
         last_seen_at_ms: row.try_get("last_seen_at_ms")?,
         expires_at_ms: row.try_get("expires_at_ms")?,
+        stepped_up_at_ms: row.try_get("stepped_up_at_ms")?,
     })
 }
 
@@ -88,6 +91,7 @@ impl Db {
             created_at_ms: now,
             last_seen_at_ms: now,
             expires_at_ms: now.saturating_add(ttl_ms),
+            stepped_up_at_ms: None,
         };
         sqlx::query(
             "INSERT INTO sessions (id, user_id, token_hash, kind, user_agent, ip, created_at_ms, \
@@ -177,6 +181,18 @@ impl Db {
         .await
         .context("while revoking a session")?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Records that the session just proved a fresh second factor.
+    pub async fn mark_stepped_up(&self, session_id: &str) -> anyhow::Result<i64> {
+        let now = now_ms();
+        sqlx::query("UPDATE sessions SET stepped_up_at_ms = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(self.pool())
+            .await
+            .context("while marking a step-up")?;
+        Ok(now)
     }
 
     /// Applies `change` to the throttle under `key` atomically and returns what it returned.

@@ -14,11 +14,25 @@ pub struct User {
     pub role: Role,
     pub locale: String,
     pub password_hash: String,
-    /// When the owner froze the account; `None` when it is not frozen.
+    /// When the owner froze the account; `None` when it never was (or was unfrozen).
     pub frozen_at_ms: Option<i64>,
+    /// When a requested unfreeze takes effect (after the cooling-off period).
+    pub unfreeze_at_ms: Option<i64>,
+    /// The phrase every message from us shows, so that the user can tell us from phishers.
+    pub anti_phishing_code: Option<String>,
+    /// Withdrawals stay refused until then, after a password or second-factor change.
+    pub withdrawals_locked_until_ms: Option<i64>,
 }
 
-const USER_COLUMNS: &str = "id, email, role, locale, password_hash, frozen_at_ms";
+impl User {
+    /// Frozen now: frozen, and no unfreeze has come into effect.
+    pub fn is_frozen(&self, now_ms: i64) -> bool {
+        self.frozen_at_ms.is_some() && self.unfreeze_at_ms.is_none_or(|at| now_ms < at)
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, role, locale, password_hash, frozen_at_ms, unfreeze_at_ms, \
+     anti_phishing_code, withdrawals_locked_until_ms";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
     let email: String = row.try_get("email")?;
@@ -30,6 +44,9 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
         locale: row.try_get("locale")?,
         password_hash: row.try_get("password_hash")?,
         frozen_at_ms: row.try_get("frozen_at_ms")?,
+        unfreeze_at_ms: row.try_get("unfreeze_at_ms")?,
+        anti_phishing_code: row.try_get("anti_phishing_code")?,
+        withdrawals_locked_until_ms: row.try_get("withdrawals_locked_until_ms")?,
     })
 }
 
@@ -75,6 +92,9 @@ impl Db {
             locale: locale.to_owned(),
             password_hash: password_hash.to_owned(),
             frozen_at_ms: None,
+            unfreeze_at_ms: None,
+            anti_phishing_code: None,
+            withdrawals_locked_until_ms: None,
         })
     }
 
@@ -99,12 +119,15 @@ impl Db {
     }
 
     /// Freezes the account and revokes every session in one transaction. Returns false when it
-    /// was already frozen (sessions are revoked either way).
+    /// was already frozen with no unfreeze pending (sessions are revoked either way).
     pub async fn freeze_user(&self, user_id: &str, reason: &str) -> anyhow::Result<bool> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
+        // Freezing again cancels any unfreeze still cooling off (or starts a new freeze after
+        // one took effect).
         let frozen = sqlx::query(
-            "UPDATE users SET frozen_at_ms = $1 WHERE id = $2 AND frozen_at_ms IS NULL",
+            "UPDATE users SET frozen_at_ms = $1, unfreeze_at_ms = NULL WHERE id = $2 \
+             AND (frozen_at_ms IS NULL OR unfreeze_at_ms IS NOT NULL)",
         )
         .bind(now)
         .bind(user_id)
@@ -124,5 +147,42 @@ impl Db {
         .context("while revoking sessions")?;
         tx.commit().await?;
         Ok(frozen)
+    }
+
+    /// Schedules the end of a freeze at `at_ms`; false when the account is not frozen.
+    pub async fn schedule_unfreeze(&self, user_id: &str, at_ms: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET unfreeze_at_ms = $1 WHERE id = $2 AND frozen_at_ms IS NOT NULL AND unfreeze_at_ms IS NULL",
+        )
+        .bind(at_ms)
+        .bind(user_id)
+        .execute(self.pool())
+        .await
+        .context("while scheduling an unfreeze")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_anti_phishing_code(&self, user_id: &str, code: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE users SET anti_phishing_code = $1 WHERE id = $2")
+            .bind(code)
+            .bind(user_id)
+            .execute(self.pool())
+            .await
+            .context("while setting the anti-phishing code")?;
+        Ok(())
+    }
+
+    /// Refuses withdrawals until `until_ms` (never shortens an existing lock).
+    pub async fn lock_withdrawals_until(&self, user_id: &str, until_ms: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE users SET withdrawals_locked_until_ms = $1 WHERE id = $2 \
+             AND (withdrawals_locked_until_ms IS NULL OR withdrawals_locked_until_ms < $1)",
+        )
+        .bind(until_ms)
+        .bind(user_id)
+        .execute(self.pool())
+        .await
+        .context("while locking withdrawals")?;
+        Ok(())
     }
 }

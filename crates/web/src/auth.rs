@@ -75,3 +75,31 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
         Ok(RequestOrigin(origin(parts)))
     }
 }
+
+/// How long a step-up stays fresh.
+pub const STEP_UP_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// The reusable guard for sensitive actions (new withdrawal addresses, security changes, …): a
+/// session that proved a fresh second factor within [`STEP_UP_TTL_MS`]; otherwise 403
+/// `step_up_required`.
+pub struct SteppedUp(pub CurrentSession);
+
+impl FromRequestParts<AppState> for SteppedUp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let current = CurrentSession::from_request_parts(parts, state).await?;
+        let fresh = current
+            .session
+            .stepped_up_at_ms
+            .is_some_and(|at| store::now_ms().saturating_sub(at) < STEP_UP_TTL_MS);
+        if fresh {
+            Ok(SteppedUp(current))
+        } else {
+            Err(ApiError::new(Reason::StepUpRequired))
+        }
+    }
+}

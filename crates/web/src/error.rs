@@ -65,6 +65,12 @@ pub enum Reason {
     MfaAlreadyEnabled,
     /// Confirming a second factor that was never started.
     MfaNotStarted,
+    /// A sensitive action needs a fresh second factor: `POST /api/v1/me/step-up` first.
+    StepUpRequired,
+    /// Unfreezing an account that is not frozen (or already cooling off).
+    NotFrozen,
+    /// The anti-phishing code breaks the rules.
+    InvalidAntiPhishingCode,
     /// The password is too short, too long or too easy to guess; feedback in both languages.
     WeakPassword {
         feedback_en: Vec<String>,
@@ -127,6 +133,9 @@ impl Reason {
             Reason::InvalidOtp => "invalid_otp",
             Reason::MfaAlreadyEnabled => "mfa_already_enabled",
             Reason::MfaNotStarted => "mfa_not_started",
+            Reason::StepUpRequired => "step_up_required",
+            Reason::NotFrozen => "not_frozen",
+            Reason::InvalidAntiPhishingCode => "invalid_anti_phishing_code",
             Reason::Internal => "internal_error",
         }
     }
@@ -148,7 +157,11 @@ impl Reason {
                 StatusCode::UNAUTHORIZED
             }
             Reason::InvalidOtp => StatusCode::UNPROCESSABLE_ENTITY,
-            Reason::MfaAlreadyEnabled | Reason::MfaNotStarted => StatusCode::CONFLICT,
+            Reason::MfaAlreadyEnabled | Reason::MfaNotStarted | Reason::NotFrozen => {
+                StatusCode::CONFLICT
+            }
+            Reason::StepUpRequired => StatusCode::FORBIDDEN,
+            Reason::InvalidAntiPhishingCode => StatusCode::UNPROCESSABLE_ENTITY,
             Reason::AccountLocked { .. } => StatusCode::LOCKED,
             Reason::InvalidEmail | Reason::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
@@ -280,6 +293,18 @@ impl Reason {
             Reason::MfaNotStarted => Texts {
                 en: text("Nothing to confirm", "Start the set-up first: POST /api/v1/me/totp gives the secret to scan."),
                 zh_cn: text("没有待确认的设置", "请先开始设置：POST /api/v1/me/totp 会给出需要扫描的密钥。"),
+            },
+            Reason::StepUpRequired => Texts {
+                en: text("Confirm it is you", "This action needs a fresh confirmation: verify with your second factor (or password) at POST /api/v1/me/step-up, then try again within 10 minutes."),
+                zh_cn: text("请确认是您本人", "此操作需要重新验证身份：请先在 POST /api/v1/me/step-up 用双重验证（或密码）确认，然后在 10 分钟内重试。"),
+            },
+            Reason::NotFrozen => Texts {
+                en: text("Not frozen", "The account is not frozen, or an unfreeze is already scheduled."),
+                zh_cn: text("账户未冻结", "账户未被冻结，或解冻已在等待生效。"),
+            },
+            Reason::InvalidAntiPhishingCode => Texts {
+                en: text("Invalid anti-phishing code", "Use 4 to 20 letters, digits, spaces, hyphens or underscores; no links or email addresses."),
+                zh_cn: text("防钓鱼码无效", "请使用 4 到 20 个字母、数字、空格、连字符或下划线，不能包含链接或邮箱地址。"),
             },
             Reason::InvalidEmail => Texts {
                 en: text("Invalid email address", "Enter an email address like name@example.com."),
@@ -533,6 +558,9 @@ mod tests {
             Reason::InvalidOtp,
             Reason::MfaAlreadyEnabled,
             Reason::MfaNotStarted,
+            Reason::StepUpRequired,
+            Reason::NotFrozen,
+            Reason::InvalidAntiPhishingCode,
             Reason::WeakPassword {
                 feedback_en: vec!["Add another word or two.".into()],
                 feedback_zh: vec!["再加一两个词。".into()],

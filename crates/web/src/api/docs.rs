@@ -51,6 +51,10 @@ pub fn router() -> Router<AppState> {
         super::me::freeze,
         super::me::start_totp,
         super::me::confirm_totp,
+        super::security::step_up,
+        super::security::unfreeze,
+        super::security::set_anti_phishing_code,
+        super::security::security_events,
         openapi_json,
         docs_page,
     ),
@@ -60,6 +64,7 @@ pub fn router() -> Router<AppState> {
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "assets", description = "The assets okwallet holds"),
         (name = "accounts", description = "Sign-up, log-in, sessions and devices, freeze"),
+        (name = "security", description = "Step-up, unfreeze, anti-phishing code, security log"),
         (name = "docs", description = "This documentation"),
     ),
 )]

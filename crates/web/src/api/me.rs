@@ -33,6 +33,12 @@ pub struct Me {
     pub locale: String,
     pub mfa_enabled: bool,
     pub frozen: bool,
+    /// When a requested unfreeze takes effect (RFC 3339), while it is cooling off.
+    pub unfreeze_at: Option<String>,
+    /// The phrase our messages show; null until the user sets one.
+    pub anti_phishing_code: Option<String>,
+    /// Withdrawals are refused until then (RFC 3339) after a security change; null when not locked.
+    pub withdrawals_locked_until: Option<String>,
 }
 
 /// The caller's profile.
@@ -48,13 +54,20 @@ pub async fn me(
         .await?
         .is_some_and(|f| f.confirmed);
     let user = current.user;
+    let now = store::now_ms();
     Ok(ApiJson(Me {
+        frozen: user.is_frozen(now),
+        unfreeze_at: user.unfreeze_at_ms.filter(|at| *at > now).map(rfc3339),
+        anti_phishing_code: user.anti_phishing_code.clone(),
+        withdrawals_locked_until: user
+            .withdrawals_locked_until_ms
+            .filter(|at| *at > now)
+            .map(rfc3339),
         id: user.id,
         email: user.email.to_string(),
         roles: vec![user.role.as_str().to_owned()],
         locale: user.locale,
         mfa_enabled,
-        frozen: user.frozen_at_ms.is_some(),
     }))
 }
 
@@ -255,6 +268,10 @@ pub async fn confirm_totp(
         .db
         .record_security_event(user_id, "mfa_enabled", &origin, r#"{"factor":"totp"}"#)
         .await?;
+    // A second-factor change is a security change: withdrawals wait a day, so that whoever
+    // took over an account cannot enrol their own device and empty it at once.
+    let until = store::now_ms() + crate::api::security::UNFREEZE_COOLING_OFF_MS;
+    state.db.lock_withdrawals_until(user_id, until).await?;
     Ok(ApiJson(RecoveryCodes {
         recovery_codes: codes,
     }))

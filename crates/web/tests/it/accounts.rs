@@ -568,3 +568,251 @@ both_backends!(
         }
     }
 );
+
+impl App {
+    async fn put_json(&self, path: &str, body: Value, token: &str) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .json(&body)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("answers")
+    }
+}
+
+both_backends!(
+    step_up_guards_the_anti_phishing_code_and_the_log_shows_it,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("ivan@example.com").await;
+        let token = app.token("ivan@example.com").await;
+        let set = |code: &'static str| {
+            app.put_json(
+                "/api/v1/me/anti-phishing-code",
+                json!({"code": code}),
+                &token,
+            )
+        };
+
+        let (status, c, _) = code(set("blue fox 42").await).await;
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::FORBIDDEN, "step_up_required")
+        );
+        assert_eq!(
+            code(
+                app.post_json("/api/v1/me/step-up", json!({}), Some(&token))
+                    .await
+            )
+            .await
+            .1,
+            "invalid_credentials"
+        );
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/step-up",
+                    json!({"password": "not my password"}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "invalid_credentials"
+        );
+        let r = app
+            .post_json(
+                "/api/v1/me/step-up",
+                json!({"password": STRONG}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.json::<Value>().await.unwrap()["stepped_up_until"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+
+        assert_eq!(
+            code(set("https://evil.example").await).await.1,
+            "invalid_anti_phishing_code"
+        );
+        assert_eq!(set("blue fox 42").await.status(), StatusCode::OK);
+        let me: Value = app
+            .get_auth("/api/v1/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["anti_phishing_code"], json!("blue fox 42"));
+
+        // Another session of the same user has not stepped up.
+        let other = app.token("ivan@example.com").await;
+        let r = app
+            .put_json(
+                "/api/v1/me/anti-phishing-code",
+                json!({"code": "green owl"}),
+                &other,
+            )
+            .await;
+        assert_eq!(code(r).await.1, "step_up_required");
+
+        let log: Value = app
+            .get_auth("/api/v1/me/security-events?limit=100", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.first(), Some(&"login"), "newest first: {kinds:?}");
+        for kind in ["anti_phishing_code_set", "step_up", "verification_failed"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+    }
+);
+
+both_backends!(
+    unfreezing_needs_proof_and_waits_a_day,
+    |backend| async move {
+        use identity::totp::TotpSecret;
+        let app = App::spawn(backend).await;
+        app.sign_up("jun@example.com").await;
+        let token = app.token("jun@example.com").await;
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/unfreeze",
+                    json!({"password": STRONG}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "not_frozen"
+        );
+
+        // Enable TOTP: withdrawals lock for a day as a security change.
+        let enrolment: Value = app
+            .post_json("/api/v1/me/totp", json!({}), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let r = app
+            .post_json(
+                "/api/v1/me/totp/confirm",
+                json!({"otp": secret.code_at(now())}),
+                Some(&token),
+            )
+            .await;
+        let codes: Vec<String> =
+            serde_json::from_value(r.json::<Value>().await.unwrap()["recovery_codes"].clone())
+                .unwrap();
+        let me: Value = app
+            .get_auth("/api/v1/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(me["withdrawals_locked_until"].is_string(), "{me}");
+
+        app.post_json("/api/v1/me/freeze", json!({}), Some(&token))
+            .await;
+        let otp_login = json!({"email": "jun@example.com", "password": STRONG, "otp": codes[0]});
+        let r = app.post_json("/api/v1/sessions", otp_login, None).await;
+        let token = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The password alone is not enough once a second factor exists.
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/unfreeze",
+                    json!({"password": STRONG}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "mfa_required"
+        );
+        let r = app
+            .post_json(
+                "/api/v1/me/unfreeze",
+                json!({"password": STRONG, "otp": codes[1]}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let at = r.json::<Value>().await.unwrap()["unfreeze_at"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let me: Value = app
+            .get_auth("/api/v1/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (me["frozen"].clone(), me["unfreeze_at"].clone()),
+            (json!(true), json!(at)),
+            "still frozen while cooling off"
+        );
+        assert_eq!(
+            code(
+                app.post_json(
+                    "/api/v1/me/unfreeze",
+                    json!({"password": STRONG, "otp": codes[2]}),
+                    Some(&token)
+                )
+                .await
+            )
+            .await
+            .1,
+            "not_frozen"
+        );
+
+        // Freezing again cancels the pending unfreeze.
+        app.post_json("/api/v1/me/freeze", json!({}), Some(&token))
+            .await;
+        let r = app
+            .post_json(
+                "/api/v1/sessions",
+                json!({"email": "jun@example.com", "password": STRONG, "otp": codes[3]}),
+                None,
+            )
+            .await;
+        let token = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let me: Value = app
+            .get_auth("/api/v1/me", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (me["frozen"].clone(), me["unfreeze_at"].clone()),
+            (json!(true), Value::Null)
+        );
+    }
+);
