@@ -5,11 +5,10 @@
 use axum::extract::{Query, State};
 use axum::routing::{get, post, put};
 use axum::Router;
-use identity::lockout::Policy;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::sessions::{rfc3339, second_factor_ok};
+use crate::api::sessions::{failed_attempt, rfc3339, second_factor_ok};
 use crate::auth::{CurrentSession, RequestOrigin, SteppedUp, STEP_UP_TTL_MS};
 use crate::error::{ApiError, Problem, Reason};
 use crate::json::ApiJson;
@@ -82,24 +81,12 @@ async fn check_proof(
         return Err(ApiError::new(reason));
     }
     if !ok {
-        state
-            .db
-            .record_security_event(&user.id, "verification_failed", origin, "{}")
-            .await?;
-        if let Some(lock_s) = state
-            .db
-            .register_login_failure(&account_key, &Policy::ACCOUNT)
-            .await?
-        {
-            return Err(ApiError::new(Reason::AccountLocked {
-                retry_after_s: lock_s,
-            }));
-        }
-        return Err(ApiError::new(if factor.is_some() {
+        let answer = if factor.is_some() {
             Reason::InvalidOtp
         } else {
             Reason::InvalidCredentials
-        }));
+        };
+        return Err(failed_attempt(state, &user.id, origin, "verification_failed", answer).await?);
     }
     Ok(())
 }

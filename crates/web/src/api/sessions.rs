@@ -99,29 +99,15 @@ pub async fn log_in(
         }));
     }
     if !verify(body.password, user.password_hash.clone()).await? {
-        state
-            .db
-            .register_login_failure(&ip_key, &Policy::IP)
-            .await?;
-        let locked = state
-            .db
-            .register_login_failure(&account_key, &Policy::ACCOUNT)
-            .await?;
-        state
-            .db
-            .record_security_event(&user.id, "login_failed", &origin, "{}")
-            .await?;
-        if let Some(lock_s) = locked {
-            let detail = format!(r#"{{"locked_for_s":{lock_s}}}"#);
-            state
-                .db
-                .record_security_event(&user.id, "locked", &origin, &detail)
-                .await?;
-            return Err(ApiError::new(Reason::AccountLocked {
-                retry_after_s: lock_s,
-            }));
-        }
-        return Err(ApiError::new(Reason::InvalidCredentials));
+        let error = failed_attempt(
+            &state,
+            &user.id,
+            &origin,
+            "login_failed",
+            Reason::InvalidCredentials,
+        )
+        .await?;
+        return Err(error);
     }
     if let Some(factor) = state
         .db
@@ -133,34 +119,50 @@ pub async fn log_in(
             return Err(ApiError::new(Reason::MfaRequired));
         };
         if !second_factor_ok(&state, &user.id, &factor, otp, &origin).await? {
-            state
-                .db
-                .register_login_failure(&ip_key, &Policy::IP)
-                .await?;
-            let locked = state
-                .db
-                .register_login_failure(&account_key, &Policy::ACCOUNT)
-                .await?;
-            state
-                .db
-                .record_security_event(&user.id, "mfa_failed", &origin, "{}")
-                .await?;
-            if let Some(lock_s) = locked {
-                let detail = format!(r#"{{"locked_for_s":{lock_s}}}"#);
-                state
-                    .db
-                    .record_security_event(&user.id, "locked", &origin, &detail)
-                    .await?;
-                return Err(ApiError::new(Reason::AccountLocked {
-                    retry_after_s: lock_s,
-                }));
-            }
-            return Err(ApiError::new(Reason::InvalidOtp));
+            let error =
+                failed_attempt(&state, &user.id, &origin, "mfa_failed", Reason::InvalidOtp).await?;
+            return Err(error);
         }
     }
     state.db.register_login_success(&account_key).await?;
     let session = start_session(&state, &user.id, &origin).await?;
     Ok((StatusCode::CREATED, ApiJson(session)))
+}
+
+/// Counts a failed log-in step against the address and the account, logs it, and says what to
+/// answer: `account_locked` when this failure starts a lockout, else `answer`.
+pub(crate) async fn failed_attempt(
+    state: &AppState,
+    user_id: &str,
+    origin: &Origin,
+    kind: &str,
+    answer: Reason,
+) -> Result<ApiError, ApiError> {
+    let ip_key = format!("ip:{}", origin.ip);
+    state
+        .db
+        .register_login_failure(&ip_key, &Policy::IP)
+        .await?;
+    let account_key = format!("account:{user_id}");
+    let locked = state
+        .db
+        .register_login_failure(&account_key, &Policy::ACCOUNT)
+        .await?;
+    state
+        .db
+        .record_security_event(user_id, kind, origin, "{}")
+        .await?;
+    let Some(lock_s) = locked else {
+        return Ok(ApiError::new(answer));
+    };
+    let detail = format!(r#"{{"locked_for_s":{lock_s}}}"#);
+    state
+        .db
+        .record_security_event(user_id, "locked", origin, &detail)
+        .await?;
+    Ok(ApiError::new(Reason::AccountLocked {
+        retry_after_s: lock_s,
+    }))
 }
 
 /// Checks a TOTP code or a recovery code and spends it, so neither works twice.
