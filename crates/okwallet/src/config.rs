@@ -38,6 +38,10 @@ pub struct Config {
     pub listen: SocketAddr,
     pub log_format: LogFormat,
     pub ledger: store::writer::WriterConfig,
+    /// `None`: `http://localhost:<port>` from `listen`.
+    pub public_url: Option<String>,
+    pub unfreeze_cooling_off_s: u64,
+    pub withdrawal_lock_s: u64,
 }
 
 impl Config {
@@ -60,6 +64,9 @@ impl fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .field("ledger", &self.ledger)
+            .field("public_url", &self.public_url)
+            .field("unfreeze_cooling_off_s", &self.unfreeze_cooling_off_s)
+            .field("withdrawal_lock_s", &self.withdrawal_lock_s)
             .finish()
     }
 }
@@ -72,8 +79,20 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<String>,
     pub log_format: Option<String>,
+    pub public_url: Option<String>,
     #[serde(default)]
     pub ledger: FileLedgerConfig,
+    #[serde(default)]
+    pub security: FileSecurityConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSecurityConfig {
+    /// Seconds between a confirmed unfreeze request and the unfreeze.
+    pub unfreeze_cooling_off_s: Option<u64>,
+    /// Seconds withdrawals stay locked after a password reset or a second-factor change.
+    pub withdrawal_lock_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +189,33 @@ pub fn check_database_url(v: Sourced<String>) -> Result<String, ConfigError> {
     }
 }
 
+/// The public address must be an absolute http(s) URL without a path, so that links and the
+/// passkey origin built from it are right.
+pub fn check_public_url(v: Sourced<String>) -> Result<String, ConfigError> {
+    let value = v.value.trim_end_matches('/').to_owned();
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(value),
+        _ => Err(ConfigError(format!(
+            "{} = {:?}: an address like https://wallet.example.com (scheme and host, no path)",
+            v.source, v.value
+        ))),
+    }
+}
+
+impl Config {
+    /// The public address: the configured one, or localhost on the listening port. Browsers
+    /// treat `localhost` as a secure context (cookies marked Secure, passkeys) even over HTTP;
+    /// they do not treat a bare IP address as a passkey domain.
+    pub fn effective_public_url(&self, port: u16) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{port}"))
+    }
+}
+
 pub fn check_positive(v: Sourced<usize>, max: usize) -> Result<usize, ConfigError> {
     if (1..=max).contains(&v.value) {
         Ok(v.value)
@@ -226,6 +272,12 @@ mod tests {
             "{err}"
         );
         assert!(parse_log_format(src("yaml")).is_err());
+        assert_eq!(
+            check_public_url(src("https://w.example.com/")).unwrap(),
+            "https://w.example.com"
+        );
+        assert!(check_public_url(src("w.example.com")).is_err());
+        assert!(check_public_url(src("https://w.example.com/app")).is_err());
         assert!(check_positive(
             Sourced {
                 value: 0,
@@ -244,6 +296,9 @@ mod tests {
             listen: "127.0.0.1:1".parse().unwrap(),
             log_format: LogFormat::Text,
             ledger: Default::default(),
+            public_url: None,
+            unfreeze_cooling_off_s: 86_400,
+            withdrawal_lock_s: 86_400,
         };
         let shown = format!("{config:?}");
         assert!(

@@ -25,7 +25,7 @@ use config::{Config, ConfigError, FileConfig, LogFormat, Sourced};
 #[derive(Parser, Debug)]
 #[command(name = "okwallet", version, max_term_width = 100)]
 struct Cli {
-    /// TOML configuration file (keys: database_url, data_dir, listen, log_format, [ledger]).
+    /// TOML configuration file (keys: database_url, data_dir, listen, public_url, log_format, [ledger], [security]).
     #[arg(long, global = true, env = "OKWALLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database: postgres://user@host/db for PostgreSQL, or sqlite://path. Default: SQLite in the data folder.
@@ -59,6 +59,10 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long, env = "OKWALLET_LISTEN", value_name = "ADDR")]
         listen: Option<String>,
+        /// How people reach this server, e.g. https://wallet.example.com; links in mail and
+        /// passkeys use it [default: http://localhost:<port>].
+        #[arg(long, env = "OKWALLET_PUBLIC_URL", value_name = "URL")]
+        public_url: Option<String>,
         /// Seed demo accounts (one per role), fund the demo user, and print the demo logins.
         #[arg(long, env = "OKWALLET_DEMO")]
         demo: bool,
@@ -241,6 +245,11 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         .map(config::parse_listen)
         .transpose()?
         .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("default address"));
+    let public_url_flag = serve_matches
+        .and_then(|m| sourced::<String>(m, "public_url", "--public-url", "OKWALLET_PUBLIC_URL"));
+    let public_url = config::pick(public_url_flag, file.public_url, "public_url")
+        .map(config::check_public_url)
+        .transpose()?;
     let log_format = config::pick(
         sourced::<String>(matches, "log_format", "--log-format", "OKWALLET_LOG_FORMAT"),
         file.log_format,
@@ -274,6 +283,9 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         listen,
         log_format,
         ledger,
+        public_url,
+        unfreeze_cooling_off_s: file.security.unfreeze_cooling_off_s.unwrap_or(86_400),
+        withdrawal_lock_s: file.security.withdrawal_lock_s.unwrap_or(86_400),
     })
 }
 

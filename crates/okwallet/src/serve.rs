@@ -22,21 +22,32 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr()?;
+    let public_url = config.effective_public_url(address.port());
     if demo {
         let logins = seed_demo(&db, &ledger).await?;
-        print_demo_banner(&address.to_string(), logins);
+        print_demo_banner(&public_url, logins);
     }
-    tracing::info!(%address, "listening");
-    println!("okwallet is running at http://{address}/  (API docs: http://{address}/api/docs)");
+    tracing::info!(%address, %public_url, "listening");
+    println!("okwallet is running at {public_url}/  (API docs: {public_url}/api/docs)");
+    let settings = web::Settings {
+        public_url,
+        unfreeze_cooling_off_ms: seconds_to_ms(config.unfreeze_cooling_off_s),
+        withdrawal_lock_ms: seconds_to_ms(config.withdrawal_lock_s),
+    };
     let state = web::AppState {
         db: db.clone(),
         ledger,
         metrics,
         demo,
+        settings: Arc::new(settings),
     };
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn seconds_to_ms(s: u64) -> i64 {
+    i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 async fn shutdown_signal() {
@@ -146,9 +157,9 @@ pub async fn seed_demo(db: &Db, ledger: &Ledger) -> anyhow::Result<&'static [Dem
     Ok(&DEMO_LOGINS)
 }
 
-fn print_demo_banner(address: &str, logins: &[DemoLogin]) {
+fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
     println!();
-    println!("  okwallet demo · 演示模式 — http://{address}/");
+    println!("  okwallet demo · 演示模式 — {public_url}/");
     println!("  Demo logins (data is for demonstration only) · 演示账号（仅供演示）:");
     for login in logins {
         println!(

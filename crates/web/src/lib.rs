@@ -46,6 +46,29 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Demo mode: the simulated chain runs and its routes are present.
     pub demo: bool,
+    pub settings: Arc<Settings>,
+}
+
+/// Operator settings the handlers read.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How people reach this server (scheme, host, optional port; no trailing slash). Links in
+    /// mail and the passkey origin and relying-party id come from it.
+    pub public_url: String,
+    /// How long after a confirmed unfreeze request the account stays frozen.
+    pub unfreeze_cooling_off_ms: i64,
+    /// How long withdrawals stay locked after a password reset or a second-factor change.
+    pub withdrawal_lock_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            public_url: "http://localhost:8080".to_owned(),
+            unfreeze_cooling_off_ms: 24 * 3600 * 1000,
+            withdrawal_lock_ms: 24 * 3600 * 1000,
+        }
+    }
 }
 
 /// The whole application, ready to serve.

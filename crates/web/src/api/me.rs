@@ -270,7 +270,7 @@ pub async fn confirm_totp(
         .await?;
     // A second-factor change is a security change: withdrawals wait a day, so that whoever
     // took over an account cannot enrol their own device and empty it at once.
-    let until = store::now_ms() + crate::api::security::UNFREEZE_COOLING_OFF_MS;
+    let until = store::now_ms() + state.settings.withdrawal_lock_ms;
     state.db.lock_withdrawals_until(user_id, until).await?;
     Ok(ApiJson(RecoveryCodes {
         recovery_codes: codes,

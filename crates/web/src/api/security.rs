@@ -14,10 +14,6 @@ use crate::error::{ApiError, Problem, Reason};
 use crate::json::ApiJson;
 use crate::AppState;
 
-/// How long an unfreeze waits before it takes effect, so that someone who stole the password
-/// and the second factor cannot undo the owner's freeze at once.
-pub const UNFREEZE_COOLING_OFF_MS: i64 = 24 * 3600 * 1000;
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me/step-up", post(step_up))
@@ -146,7 +142,9 @@ pub async fn unfreeze(
         return Err(ApiError::new(Reason::NotFrozen));
     }
     check_proof(&state, &current, proof, true, &origin).await?;
-    let at = store::now_ms() + UNFREEZE_COOLING_OFF_MS;
+    // The unfreeze waits (24 h by default), so that someone who stole the password and the
+    // second factor cannot undo the owner's freeze at once.
+    let at = store::now_ms() + state.settings.unfreeze_cooling_off_ms;
     if !state.db.schedule_unfreeze(&current.user.id, at).await? {
         return Err(ApiError::new(Reason::NotFrozen));
     }

@@ -76,16 +76,34 @@ pub async fn log_in(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<LogIn>,
 ) -> Result<(StatusCode, ApiJson<NewSession>), ApiError> {
+    let user = authenticate(&state, &origin, &body).await?;
+    let started = start_session(&state, &user.id, &origin, SessionKind::Api).await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(NewSession {
+            token: started.token,
+            expires_at: rfc3339(started.session.expires_at_ms),
+        }),
+    ))
+}
+
+/// Checks a log-in attempt — throttles, password, second factor — and answers whose account it
+/// opens. Every failure is counted and logged here, so the API and the pages share one rule.
+pub async fn authenticate(
+    state: &AppState,
+    origin: &Origin,
+    attempt: &LogIn,
+) -> Result<store::users::User, ApiError> {
     let ip_key = format!("ip:{}", origin.ip);
     if let Some(wait) = state.db.throttle_locked_for_s(&ip_key).await? {
         return Err(ApiError::too_many_requests(wait));
     }
-    let user = match Email::parse(&body.email) {
+    let user = match Email::parse(&attempt.email) {
         Ok(email) => state.db.user_by_email(&email).await?,
         Err(_) => None,
     };
     let Some(user) = user else {
-        verify(body.password, dummy_hash().to_owned()).await?;
+        verify(attempt.password.clone(), dummy_hash().to_owned()).await?;
         state
             .db
             .register_login_failure(&ip_key, &Policy::IP)
@@ -98,11 +116,11 @@ pub async fn log_in(
             retry_after_s: wait,
         }));
     }
-    if !verify(body.password, user.password_hash.clone()).await? {
+    if !verify(attempt.password.clone(), user.password_hash.clone()).await? {
         let error = failed_attempt(
-            &state,
+            state,
             &user.id,
-            &origin,
+            origin,
             "login_failed",
             Reason::InvalidCredentials,
         )
@@ -115,18 +133,17 @@ pub async fn log_in(
         .await?
         .filter(|f| f.confirmed)
     {
-        let Some(otp) = body.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
+        let Some(otp) = attempt.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
             return Err(ApiError::new(Reason::MfaRequired));
         };
-        if !second_factor_ok(&state, &user.id, &factor, otp, &origin).await? {
+        if !second_factor_ok(state, &user.id, &factor, otp, origin).await? {
             let error =
-                failed_attempt(&state, &user.id, &origin, "mfa_failed", Reason::InvalidOtp).await?;
+                failed_attempt(state, &user.id, origin, "mfa_failed", Reason::InvalidOtp).await?;
             return Err(error);
         }
     }
     state.db.register_login_success(&account_key).await?;
-    let session = start_session(&state, &user.id, &origin).await?;
-    Ok((StatusCode::CREATED, ApiJson(session)))
+    Ok(user)
 }
 
 /// Counts a failed log-in step against the address and the account, logs it, and says what to
@@ -208,20 +225,54 @@ pub fn now_s() -> u64 {
     u64::try_from(store::now_ms() / 1000).unwrap_or(0)
 }
 
-async fn start_session(
+/// Where a session is used: API sessions carry a bearer token, web sessions a cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Api,
+    Web,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Api => "api",
+            SessionKind::Web => "web",
+        }
+    }
+
+    fn ttl_ms(self) -> i64 {
+        match self {
+            SessionKind::Api => API_SESSION_TTL_MS,
+            SessionKind::Web => WEB_SESSION_TTL_MS,
+        }
+    }
+}
+
+/// How long a web session lives.
+pub const WEB_SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+
+/// A session just started: its raw token (shown or set once, stored only hashed) and its row.
+pub struct StartedSession {
+    pub token: String,
+    pub session: store::sessions::Session,
+}
+
+/// Starts a session for someone who has just proved who they are, and logs it.
+pub async fn start_session(
     state: &AppState,
     user_id: &str,
     origin: &Origin,
-) -> Result<NewSession, ApiError> {
+    kind: SessionKind,
+) -> Result<StartedSession, ApiError> {
     let token = Token::generate();
     let session = state
         .db
         .create_session(
             user_id,
             &token_hash(token.as_str()),
-            "api",
+            kind.as_str(),
             origin,
-            API_SESSION_TTL_MS,
+            kind.ttl_ms(),
         )
         .await?;
     let detail = format!(r#"{{"session":"{}"}}"#, session.id);
@@ -229,9 +280,9 @@ async fn start_session(
         .db
         .record_security_event(user_id, "login", origin, &detail)
         .await?;
-    Ok(NewSession {
+    Ok(StartedSession {
         token: token.as_str().to_owned(),
-        expires_at: rfc3339(session.expires_at_ms),
+        session,
     })
 }
 

@@ -46,6 +46,7 @@ impl App {
             ledger,
             metrics,
             demo: false,
+            settings: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
