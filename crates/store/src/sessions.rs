@@ -150,7 +150,7 @@ impl Db {
     pub async fn sessions_for_user(&self, user_id: &str) -> anyhow::Result<Vec<Session>> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at_ms IS NULL \
-             AND expires_at_ms > $2 ORDER BY created_at_ms DESC, id DESC"
+             AND expires_at_ms > $2 AND kind IN ('api', 'web') ORDER BY created_at_ms DESC, id DESC"
         );
         let rows = sqlx::query(&sql)
             .bind(user_id)
@@ -181,6 +181,27 @@ impl Db {
         .await
         .context("while revoking a session")?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Revokes every live session of the user but `keep`; answers how many ended.
+    pub async fn revoke_other_sessions(
+        &self,
+        user_id: &str,
+        keep: &str,
+        reason: &str,
+    ) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at_ms = $1, revoked_reason = $2 \
+             WHERE user_id = $3 AND id <> $4 AND revoked_at_ms IS NULL",
+        )
+        .bind(now_ms())
+        .bind(reason)
+        .bind(user_id)
+        .bind(keep)
+        .execute(self.pool())
+        .await
+        .context("while revoking other sessions")?;
+        Ok(done.rows_affected())
     }
 
     /// Records that the session just proved a fresh second factor.

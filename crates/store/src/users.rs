@@ -108,6 +108,19 @@ impl Db {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    /// Users by sign-up time, newest first, for the operator's console.
+    pub async fn users_newest_first(&self, limit: i64) -> anyhow::Result<Vec<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY created_at_ms DESC, id DESC LIMIT $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("while listing users")?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     pub async fn user_by_id(&self, id: &str) -> anyhow::Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql)

@@ -42,6 +42,9 @@ impl FromRequestParts<AppState> for CurrentSession {
             .db
             .session_by_token_hash(&token_hash(token.as_str()))
             .await?
+            // A browser's cookie session or a half-finished log-in is not an API token: the
+            // API takes no cookies, so it needs no CSRF defence.
+            .filter(|(session, _)| session.kind == "api")
             .ok_or_else(|| ApiError::new(Reason::Unauthorized))?;
         Ok(CurrentSession { session, user })
     }

@@ -481,9 +481,10 @@ impl From<SubmitError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let lang = request::current_lang();
+impl ApiError {
+    /// Logs the error the way every answer does: server faults with their cause, client
+    /// mistakes at debug level. Pages, which answer in HTML, call this too.
+    pub fn log(&self) {
         let request_id = request::current_id();
         let status = self.status();
         let code = self.reason.code();
@@ -507,6 +508,15 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(request_id = id, code, "request refused");
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let lang = request::current_lang();
+        let request_id = request::current_id();
+        let status = self.status();
+        self.log();
         let problem = self.problem(lang, request_id.map(|id| id.to_string()));
         let body = serde_json::to_vec(&problem).expect("a problem serializes");
         let mut response = (status, body).into_response();

@@ -77,8 +77,12 @@ impl Lang {
         best.map(|(_, lang)| lang).unwrap_or_default()
     }
 
-    /// The language a request's headers ask for.
+    /// The language a request's headers ask for: the one the person chose on a page (the
+    /// `okw_lang` cookie), else the best match for `Accept-Language`.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(chosen) = cookie(headers, LANG_COOKIE).and_then(Lang::from_tag) {
+            return chosen;
+        }
         Lang::negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
     }
 
@@ -89,6 +93,21 @@ impl Lang {
             Lang::ZhCn => zh_cn,
         }
     }
+}
+
+/// The cookie that remembers the language someone picked on a page.
+pub const LANG_COOKIE: &str = "okw_lang";
+
+/// The value of the first cookie called `name` in the request's `Cookie` headers.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim_matches('"'))
 }
 
 /// A quality value in thousandths (`q=0.5` → 500); `None` for one that is not a number in 0..=1,
@@ -125,6 +144,19 @@ mod tests {
         ] {
             assert_eq!(Lang::negotiate(Some(header)), Lang::ZhCn, "{header}");
         }
+    }
+
+    #[test]
+    fn a_chosen_language_beats_the_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, "en".parse().unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; okw_lang=zh-CN; b=2".parse().unwrap(),
+        );
+        assert_eq!(Lang::from_headers(&headers), Lang::ZhCn);
+        headers.insert(axum::http::header::COOKIE, "okw_lang=xx".parse().unwrap());
+        assert_eq!(Lang::from_headers(&headers), Lang::En);
     }
 
     #[test]

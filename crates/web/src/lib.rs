@@ -13,6 +13,7 @@ pub mod error;
 pub mod json;
 pub mod lang;
 pub mod metrics;
+pub mod pages;
 pub mod request;
 
 use std::any::Any;
@@ -73,7 +74,7 @@ impl Default for Settings {
 
 /// The whole application, ready to serve.
 pub fn router(state: AppState) -> Router {
-    with_layers(api::router(), state)
+    with_layers(api::router().merge(pages::router()), state)
 }
 
 /// Wraps `routes` in everything the application puts around its routes: problem answers for

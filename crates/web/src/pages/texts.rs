@@ -1,0 +1,247 @@
+//! Every text a page shows, in English and Simplified Chinese, under a stable key.
+//!
+//! One table, so a missing translation is a failing test (`every_key_in_templates_exists`)
+//! rather than a blank on a page. Texts with numbers or names in them are assembled by the
+//! handler from two keys; no formatting happens here.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::lang::Lang;
+
+/// (key, English, 简体中文)
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("brand", "okwallet", "OK钱包"),
+    ("nav.skip", "Skip to content", "跳到正文"),
+    ("nav.label", "Main", "主导航"),
+    ("nav.home", "Home", "首页"),
+    ("nav.security", "Security", "安全中心"),
+    ("nav.admin", "Admin", "管理后台"),
+    ("nav.logout", "Log out", "退出登录"),
+    ("nav.login", "Log in", "登录"),
+    ("nav.signup", "Sign up", "注册"),
+    ("nav.other_lang", "中文", "English"),
+    ("demo.banner", "Demo mode: accounts, balances and chains here are simulated; nothing is real money.", "演示模式：此处的账户、余额和区块链均为模拟，不涉及真实资金。"),
+    ("footer.official", "We will never ask for your password, one-time codes or recovery codes — not by phone, chat or email.", "我们绝不会通过电话、聊天或邮件向您索要密码、验证码或恢复码。"),
+    ("error.request_id", "request id", "请求编号"),
+    ("csrf.title", "This form has expired", "表单已失效"),
+    ("csrf.body", "For your safety we only accept forms sent from our own pages. Go back, reload the page and try again.", "为保护您的账户，我们只接受从本站页面提交的表单。请返回并刷新页面后重试。"),
+    ("form.too_large.title", "Too much data", "提交的内容过多"),
+    ("form.too_large.body", "The form sent more than we accept. Shorten what you typed and try again.", "表单内容超出上限，请精简后重试。"),
+    ("form.invalid.title", "The form could not be read", "无法读取表单"),
+    ("form.invalid.body", "Some fields were missing or malformed. Reload the page and try again.", "部分字段缺失或格式不正确，请刷新页面后重试。"),
+    ("signup.title", "Create your account", "注册账户"),
+    ("signup.lead", "One account for your wallet and for help when you need it.", "一个账户，管理资产，也随时获得客服帮助。"),
+    ("field.email", "Email", "邮箱"),
+    ("field.password", "Password", "密码"),
+    ("field.new_password", "Password", "设置密码"),
+    ("field.otp", "Verification code", "验证码"),
+    ("signup.password_help", "At least 10 characters. A few unrelated words are stronger than a short word with symbols.", "至少 10 个字符。几个不相关的词组合起来，比带符号的短单词更安全。"),
+    ("signup.submit", "Create account", "创建账户"),
+    ("signup.have_account", "Already have an account?", "已有账户？"),
+    ("signup.done.title", "Thank you", "提交成功"),
+    ("signup.done.body", "If this address was free, your account is ready: log in with it and the password you chose. If you already had an account with this address, log in with your existing password.", "如果该邮箱尚未注册，您的账户已创建，请使用该邮箱和刚设置的密码登录；如果您此前已用该邮箱注册，请使用原密码登录。"),
+    ("login.title", "Log in", "登录"),
+    ("login.lead", "Check that the address bar shows our site before you type your password.", "输入密码前，请确认地址栏显示的是本站网址。"),
+    ("login.locked_help", "This protects you from someone guessing your password. Wait until the time above has passed; if it was not you, change your password as soon as you are in and turn on two-step verification.", "这是为了防止他人猜测您的密码。请等待上述时间后再试；如果不是您本人操作，登录后请立即修改密码并开启两步验证。"),
+    ("login.submit", "Log in", "登录"),
+    ("login.no_account", "No account yet?", "还没有账户？"),
+    ("login.phishing_hint", "Staff will never ask for your password or codes.", "工作人员绝不会索要您的密码或验证码。"),
+    ("login.expired.title", "Please log in again", "请重新登录"),
+    ("login.expired.body", "The time to enter the code has run out. Log in again with your email and password.", "输入验证码的时间已过，请重新使用邮箱和密码登录。"),
+    ("verify.title", "Two-step verification", "两步验证"),
+    ("verify.lead", "Enter the 6-digit code from your authenticator app.", "请输入身份验证器 App 中显示的 6 位验证码。"),
+    ("verify.help", "Lost your phone? Enter one of your recovery codes instead.", "手机丢失？也可以输入一个恢复码。"),
+    ("verify.submit", "Verify", "验证"),
+    ("landing.title", "A wallet that looks after you", "安心的数字钱包"),
+    ("landing.lead", "Deposit, withdraw, send and pay with digital assets — with security beyond the big exchanges and real people when you need help.", "充值、提现、转账、日常消费，一个钱包全搞定；安全防护超越主流交易所，遇到问题随时有人帮您。"),
+    ("landing.f1.title", "Security first", "安全优先"),
+    ("landing.f1.body", "Two-step verification, passkeys, a list of your devices, an anti-phishing code in every email, and one-click freeze.", "两步验证、通行密钥、设备管理、邮件防钓鱼码，以及一键冻结账户。"),
+    ("landing.f2.title", "Every cent accounted for", "每一笔都清清楚楚"),
+    ("landing.f2.body", "A double-entry ledger: you always see what is available and what is on hold, and why.", "复式记账：可用多少、冻结多少、原因是什么，一目了然。"),
+    ("landing.f3.title", "Help that knows your account", "懂您账户的客服"),
+    ("landing.f3.body", "When something goes wrong — a failed log-in, a late deposit, a payment that did not go through — we help you find out why.", "登录失败、资金到账延迟、支付失败……遇到问题，我们帮您查清原因。"),
+    ("dashboard.title", "Your wallet", "我的钱包"),
+    ("dashboard.balances", "Balances", "资产余额"),
+    ("dashboard.asset", "Asset", "币种"),
+    ("dashboard.available", "Available", "可用"),
+    ("dashboard.held", "On hold", "冻结中"),
+    ("dashboard.held_help", "On hold: set aside for withdrawals or payments that are still in progress.", "冻结中：为尚未完成的提现或支付预留的金额。"),
+    ("frozen.banner", "Your account is frozen: no money can leave it.", "您的账户已冻结：资金无法转出。"),
+    ("frozen.what_now", "See what to do next", "查看后续操作"),
+    ("frozen.done.title", "Your account is frozen", "账户已冻结"),
+    ("frozen.done.body", "Every session has been signed out and no money can leave the account. Log in again to check your security log; unfreezing needs your password and second factor and takes effect after a cooling-off period.", "所有登录设备已退出，资金无法转出。您可以重新登录查看安全日志；解冻需要密码和第二验证因素，并在冷静期结束后生效。"),
+    ("checklist.title", "Your security checklist", "安全检查清单"),
+    ("checklist.all_done", "All done. Keep your recovery codes somewhere safe and offline.", "全部完成。请将恢复码妥善离线保存。"),
+    ("checklist.some_left", "A few steps make your account much harder to take over:", "完成以下几步，账户会安全得多："),
+    ("checklist.done", "Done", "已完成"),
+    ("checklist.todo", "To do", "待完成"),
+    ("checklist.totp", "Two-step verification with an authenticator app", "使用身份验证器 App 开启两步验证"),
+    ("checklist.totp.action", "Turn it on", "立即开启"),
+    ("checklist.anti_phishing", "An anti-phishing code, shown in every email from us", "设置防钓鱼码（我们的每封邮件都会显示）"),
+    ("checklist.anti_phishing.action", "Set one", "立即设置"),
+    ("security.title", "Security centre", "安全中心"),
+    ("security.withdrawals_locked", "After a recent security change, withdrawals are paused until", "由于近期的安全设置变更，提现暂停至"),
+    ("security.on", "On", "已开启"),
+    ("security.off", "Off", "未开启"),
+    ("security.totp.title", "Two-step verification", "两步验证"),
+    ("security.totp.on", "Logging in needs a code from your authenticator app.", "登录时需要输入身份验证器 App 中的验证码。"),
+    ("security.totp.off", "Anyone with your password can log in. Add a second step with an authenticator app.", "目前任何知道您密码的人都能登录。请用身份验证器 App 增加第二道验证。"),
+    ("security.totp.start", "Set up an authenticator app", "设置身份验证器"),
+    ("security.recovery_left", "Unused recovery codes:", "剩余可用恢复码："),
+    ("security.ap.title", "Anti-phishing code", "防钓鱼码"),
+    ("security.ap.lead", "Choose a phrase only you know. Every email and support message from us will show it; a message without it is not from us.", "设置一个只有您知道的短语。我们发出的每封邮件和每条客服消息都会显示它；没有这个短语的消息不是我们发的。"),
+    ("security.ap.current", "Your code:", "当前防钓鱼码："),
+    ("security.ap.field", "New anti-phishing code", "新的防钓鱼码"),
+    ("security.ap.help", "4 to 20 letters, digits, spaces, - or _. No links.", "4 至 20 个字符，可用文字、数字、空格、- 或 _，不能包含链接。"),
+    ("security.ap.submit", "Save code", "保存"),
+    ("security.anti_phishing.done", "Your anti-phishing code is saved.", "防钓鱼码已保存。"),
+    ("security.devices.title", "Devices and sessions", "登录设备"),
+    ("security.devices.lead", "Everywhere your account is signed in. If you do not recognise one, end it and change your password.", "以下是您的账户当前登录的所有位置。如有不认识的设备，请立即退出该设备并修改密码。"),
+    ("security.devices.device", "Device", "设备"),
+    ("security.devices.first", "First seen", "首次登录"),
+    ("security.devices.last", "Last active", "最近活动"),
+    ("security.devices.actions", "Actions", "操作"),
+    ("security.devices.this", "This device", "当前设备"),
+    ("security.devices.end", "Sign out", "退出"),
+    ("security.devices.end_others", "Sign out everywhere else", "退出其他所有设备"),
+    ("security.sessions.ended", "That session has been signed out.", "该设备已退出登录。"),
+    ("security.sessions.others_ended", "Every other session has been signed out.", "其他所有设备均已退出登录。"),
+    ("security.freeze.title", "Freeze account", "冻结账户"),
+    ("security.freeze.lead", "If you think someone else has access, freeze now: every session is signed out at once and no money can leave until you unfreeze.", "如果怀疑他人能访问您的账户，请立即冻结：所有设备会马上退出登录，解冻前资金无法转出。"),
+    ("security.freeze.confirm", "Freeze your account now? You will be signed out everywhere.", "确定立即冻结账户吗？所有设备都将退出登录。"),
+    ("security.freeze.submit", "Freeze my account now", "立即冻结账户"),
+    ("security.unfreeze.lead", "To unfreeze, confirm it is you. For your safety the account stays frozen for a cooling-off period after that.", "解冻需要验证您的身份。为了安全，验证后账户仍会在冷静期内保持冻结。"),
+    ("security.unfreeze.submit", "Request unfreeze", "申请解冻"),
+    ("security.unfreeze.scheduled", "Unfreeze requested. The account unfreezes at", "已申请解冻，账户将于以下时间解冻："),
+    ("security.unfreeze.done", "Unfreeze requested; it takes effect after the cooling-off period.", "已申请解冻，冷静期结束后生效。"),
+    ("security.log.title", "Security log", "安全日志"),
+    ("security.log.time", "Time", "时间"),
+    ("security.log.what", "What happened", "事件"),
+    ("totp.title", "Set up two-step verification", "设置两步验证"),
+    ("totp.step1", "Install an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator or 1Password).", "在手机上安装身份验证器 App（如 Google Authenticator、Microsoft Authenticator 或 1Password）。"),
+    ("totp.step2", "Scan this QR code with the app.", "用 App 扫描下方二维码。"),
+    ("totp.qr_caption", "QR code for your authenticator app", "身份验证器二维码"),
+    ("totp.manual", "Cannot scan? Enter this key by hand:", "无法扫码？请手动输入以下密钥："),
+    ("totp.step3", "Enter the 6-digit code the app shows to finish.", "输入 App 显示的 6 位验证码完成设置。"),
+    ("totp.submit", "Turn on", "开启"),
+    ("recovery.title", "Save your recovery codes", "保存恢复码"),
+    ("recovery.enabled", "Two-step verification is on.", "两步验证已开启。"),
+    ("recovery.lead", "If you lose your phone, each of these codes lets you log in once. This is the only time we show them.", "如果手机丢失，每个恢复码可用于登录一次。恢复码只显示这一次。"),
+    ("recovery.help", "Write them down or print them and keep them offline. Never give them to anyone — our staff will never ask.", "请抄写或打印后离线保存，切勿告诉任何人——我们的工作人员绝不会索要。"),
+    ("recovery.done", "I have saved them", "我已保存"),
+    ("console.forbidden.title", "Not available to you", "无权访问"),
+    ("console.forbidden.body", "This console is for staff with the right role. If you think you should have access, ask an administrator.", "此控制台仅限具有相应角色的工作人员使用。如需访问，请联系管理员。"),
+    ("console.mfa.title", "Two-step verification needed", "需要开启两步验证"),
+    ("console.mfa.body", "Staff consoles show customers' data, so they open only for accounts with two-step verification. Turn it on, then come back.", "工作台涉及客户数据，只有开启两步验证的账户才能进入。请先开启两步验证再返回。"),
+    ("admin.title", "Administration", "管理后台"),
+    ("admin.audited", "Opening this page is recorded in the audit log. Generated at", "访问本页会记录在审计日志中。生成时间："),
+    ("admin.users", "Accounts", "账户"),
+    ("admin.role", "Role", "角色"),
+    ("admin.state", "State", "状态"),
+    ("admin.frozen", "Frozen", "已冻结"),
+    ("admin.active", "Active", "正常"),
+    ("role.user", "User", "用户"),
+    ("role.merchant", "Merchant", "商户"),
+    ("role.agent", "Agent", "客服"),
+    ("role.supervisor", "Supervisor", "客服主管"),
+    ("role.admin", "Administrator", "管理员"),
+    ("event.login", "Logged in", "登录成功"),
+    ("event.login_failed", "Failed log-in (wrong password)", "登录失败（密码错误）"),
+    ("event.locked", "Account locked after repeated failures", "多次失败后账户被暂时锁定"),
+    ("event.mfa_enabled", "Two-step verification turned on", "开启两步验证"),
+    ("event.mfa_failed", "Wrong verification code", "验证码错误"),
+    ("event.recovery_code_used", "Recovery code used", "使用了恢复码"),
+    ("event.step_up", "Identity confirmed for a sensitive action", "为敏感操作验证身份"),
+    ("event.session_revoked", "A session was signed out", "某设备被退出登录"),
+    ("event.sessions_revoked", "All other sessions were signed out", "其他所有设备被退出登录"),
+    ("event.frozen", "Account frozen", "账户已冻结"),
+    ("event.unfreeze_requested", "Unfreeze requested", "申请解冻"),
+    ("event.anti_phishing_code_set", "Anti-phishing code changed", "修改防钓鱼码"),
+    ("event.verification_failed", "Failed identity check", "身份验证失败"),
+    ("event.signup_attempt", "Someone tried to sign up with your email", "有人尝试用您的邮箱注册"),
+];
+
+fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
+    static TABLE: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    TABLE.get_or_init(|| TEXTS.iter().map(|(k, en, zh)| (*k, (*en, *zh))).collect())
+}
+
+/// The text under `key`, if there is one.
+pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    table().get(key).map(|(en, zh)| lang.pick(*en, *zh))
+}
+
+/// The text under `key`; the key itself when it is missing, which the tests forbid for every
+/// key written in a template or handler.
+pub fn text(lang: Lang, key: &str) -> &'static str {
+    match lookup(lang, key) {
+        Some(text) => text,
+        None => {
+            tracing::warn!(key, "a page text is missing");
+            "?"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t("…")` in the templates and every `"….…"`-looking key passed to `t` in the page
+    /// handlers has both texts.
+    #[test]
+    fn every_key_in_templates_exists() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/");
+        let mut sources = Vec::new();
+        for dir in ["templates", "src/pages"] {
+            for entry in std::fs::read_dir(format!("{root}{dir}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.ends_with("texts.rs") {
+                    continue;
+                }
+                sources.push((path.clone(), std::fs::read_to_string(path).unwrap()));
+            }
+        }
+        let mut checked = 0;
+        for (path, source) in &sources {
+            for needle in ["ctx.t(\"", "_key: \""] {
+                for piece in source.split(needle).skip(1) {
+                    let key = piece.split('"').next().unwrap();
+                    assert!(
+                        table().contains_key(key),
+                        "{}: the key {key:?} has no text",
+                        path.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 100,
+            "only {checked} keys found; is the scan broken?"
+        );
+    }
+
+    #[test]
+    fn keys_are_unique_and_texts_are_not_empty() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, en, zh) in TEXTS {
+            assert!(seen.insert(key), "{key} twice");
+            assert!(!en.is_empty() && !zh.is_empty(), "{key}");
+        }
+    }
+
+    #[test]
+    fn chinese_texts_are_chinese() {
+        // A text copied into the wrong column would read as English on a Chinese page.
+        for (key, en, zh) in TEXTS {
+            if en.len() > 12 && !key.starts_with("nav.other_lang") {
+                assert!(
+                    zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "{key}: {zh}"
+                );
+            }
+        }
+    }
+}
