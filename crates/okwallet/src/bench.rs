@@ -1,5 +1,7 @@
 //! `okwallet bench ledger`: throughput and latency of the ledger writer, with one commit per
 //! transfer and with group commit, measured in the same run on a fresh database.
+//! `okwallet bench login`: log-ins per second and their latency through `POST /api/v1/sessions`
+//! on a real socket, where argon2id's cost dominates by design.
 //!
 //! Prints one JSON object per mode. Numbers are printed, never asserted: a shared 2-core machine
 //! makes timing assertions flaky.
@@ -165,6 +167,155 @@ pub async fn ledger(config: &Config, args: LedgerBenchArgs) -> anyhow::Result<Ex
         report.discrepancies
     );
     fresh.drop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoginBenchArgs {
+    /// Log-ins to measure.
+    #[arg(long, default_value_t = 400)]
+    logins: u64,
+    /// Concurrent clients, each waiting for its answer before logging in again.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Distinct accounts the log-ins are spread over.
+    #[arg(long, default_value_t = 100)]
+    users: usize,
+    /// Print only JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Nearest-rank percentile of sorted microseconds, in milliseconds to two places.
+fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+    let at = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    let us = sorted_us.get(at).copied().unwrap_or(0) as f64;
+    (us / 10.0).round() / 100.0
+}
+
+pub async fn login(config: &Config, args: LoginBenchArgs) -> anyhow::Result<ExitCode> {
+    const PASSWORD: &str = "bench login password 2026";
+    let fresh = FreshDb::create(config).await?;
+    let db = fresh.db.clone();
+    let backend = match db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let hash = identity::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let params = hash.split('$').nth(3).unwrap_or("?").to_owned();
+    if !args.json {
+        eprintln!(
+            "bench login: {backend}, argon2id {params}, {} users, {} clients, {} log-ins",
+            args.users, args.concurrency, args.logins
+        );
+    }
+
+    // The floor: one verification on one core, nothing else.
+    let mut verify_us = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        anyhow::ensure!(
+            identity::verify_password(PASSWORD, &hash),
+            "the password verifies"
+        );
+        verify_us.push(started.elapsed().as_micros() as u64);
+    }
+    verify_us.sort_unstable();
+    println!(
+        "{}",
+        serde_json::json!({
+            "mode": "argon2id_verify_one_core",
+            "argon2id": params,
+            "verifications": verify_us.len(),
+            "latency_p50_ms": percentile_ms(&verify_us, 0.5),
+            "latency_p99_ms": percentile_ms(&verify_us, 0.99),
+        })
+    );
+
+    // Accounts share one hash: hashing each would only slow the set-up down.
+    let users = args.users.max(1);
+    for n in 0..users {
+        let email = identity::Email::parse(&format!("bench{n}@bench.okwallet.local"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        db.create_user(&email, &hash, identity::Role::User, "en")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let ledger = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
+    let state = web::AppState {
+        db: db.clone(),
+        ledger,
+        metrics: Arc::new(web::Metrics::new()),
+        demo: false,
+        settings: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/api/v1/sessions", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (client, url, next, failures) =
+            (client.clone(), url.clone(), next.clone(), failures.clone());
+        let total = args.logins;
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return latencies;
+                }
+                let body = serde_json::json!({
+                    "email": format!("bench{}@bench.okwallet.local", n as usize % users),
+                    "password": PASSWORD,
+                });
+                let sent = Instant::now();
+                let ok = client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == reqwest::StatusCode::CREATED);
+                latencies.push(sent.elapsed().as_micros() as u64);
+                if !ok {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await?);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let failed = failures.load(Ordering::Relaxed);
+    println!(
+        "{}",
+        serde_json::json!({
+            "mode": "login_http",
+            "backend": backend,
+            "argon2id": params,
+            "logins": latencies.len(),
+            "failed": failed,
+            "concurrency": args.concurrency,
+            "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "logins_per_s": ((latencies.len() as f64 / elapsed.as_secs_f64()) * 10.0).round() / 10.0,
+            "latency_p50_ms": percentile_ms(&latencies, 0.5),
+            "latency_p99_ms": percentile_ms(&latencies, 0.99),
+        })
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+    fresh.drop().await;
+    anyhow::ensure!(failed == 0, "{failed} log-ins did not succeed");
     Ok(ExitCode::SUCCESS)
 }
 

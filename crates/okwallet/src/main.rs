@@ -131,6 +131,9 @@ enum BenchCommand {
     /// against a fresh database (a new SQLite file, or a new database on the given PostgreSQL
     /// server, dropped afterwards).
     Ledger(bench::LedgerBenchArgs),
+    /// Log-in latency (p50, p99) and throughput through the real HTTP route, with the argon2id
+    /// parameters okwallet uses, against a fresh database.
+    Login(bench::LoginBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -195,6 +198,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             ops::ledger_adjust(&config, &email, &asset, &amount, &reason, &actor).await
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
+        Command::Bench(BenchCommand::Login(args)) => bench::login(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }

@@ -12,6 +12,7 @@ fn every_subcommand_explains_itself() {
         vec!["ledger", "verify", "--help"],
         vec!["ledger", "adjust", "--help"],
         vec!["bench", "ledger", "--help"],
+        vec!["bench", "login", "--help"],
     ] {
         let out = run(std::process::Command::new(BIN).args(&args));
         assert!(out.status.success(), "{args:?}");
@@ -271,5 +272,35 @@ both_backends!(
             "{}",
             text(&out.stderr)
         );
+    }
+);
+
+both_backends!(
+    the_login_benchmark_logs_in_for_real_and_prints_numbers,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "login",
+            "--logins",
+            "6",
+            "--users",
+            "3",
+            "--concurrency",
+            "2",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON lines"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["mode"], "argon2id_verify_one_core");
+        assert_eq!(lines[0]["argon2id"], "m=19456,t=2,p=1");
+        assert_eq!(lines[1]["mode"], "login_http");
+        assert_eq!(lines[1]["logins"], 6);
+        assert_eq!(lines[1]["failed"], 0);
+        assert!(lines[1]["latency_p50_ms"].as_f64().unwrap() > 0.0);
     }
 );
