@@ -120,8 +120,28 @@ pub async fn serve(
         .context("while serving HTTP")
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+/// Unknown paths: a page for browsers, a problem document for everyone else (and always under
+/// `/api/`, whatever the client accepts).
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    ctx: pages::PageCtx,
+) -> Response {
+    let wants_html = !uri.path().starts_with("/api/")
+        && headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        ctx.message(
+            axum::http::StatusCode::NOT_FOUND,
+            ctx.t("not_found.title"),
+            ctx.t("not_found.body"),
+            ("/", ctx.t("nav.home")),
+        )
+    } else {
+        ApiError::not_found().into_response()
+    }
 }
 
 async fn method_not_allowed(method: Method) -> ApiError {

@@ -24,6 +24,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("demo.banner", "Demo mode: accounts, balances and chains here are simulated; nothing is real money.", "演示模式：此处的账户、余额和区块链均为模拟，不涉及真实资金。"),
     ("footer.official", "We will never ask for your password, one-time codes or recovery codes — not by phone, chat or email.", "我们绝不会通过电话、聊天或邮件向您索要密码、验证码或恢复码。"),
     ("error.request_id", "request id", "请求编号"),
+    ("not_found.title", "Page not found", "页面不存在"),
+    ("not_found.body", "There is nothing at this address. Check the link, or start again from the home page.", "此地址没有内容。请检查链接，或从首页重新开始。"),
     ("csrf.title", "This form has expired", "表单已失效"),
     ("csrf.body", "For your safety we only accept forms sent from our own pages. Go back, reload the page and try again.", "为保护您的账户，我们只接受从本站页面提交的表单。请返回并刷新页面后重试。"),
     ("form.too_large.title", "Too much data", "提交的内容过多"),

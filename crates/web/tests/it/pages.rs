@@ -178,6 +178,31 @@ both_backends!(
         let page = browser.get("/lang?to=zh-CN&back=//evil.example/").await;
         assert_eq!(page.location.as_deref(), Some("/"));
 
+        // Browsers get a page for an unknown address; API clients keep getting problems.
+        let response = app
+            .client
+            .get(app.url("/no/such/page"))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        assert!(header_has(&response, "content-type", "text/html"));
+        assert!(response.text().await.unwrap().contains("Page not found"));
+        let response = app
+            .client
+            .get(app.url("/api/v1/nope"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        assert!(header_has(
+            &response,
+            "content-type",
+            "application/problem+json"
+        ));
+
         let css = app.get("/static/app.css").await;
         assert_eq!(css.status(), 200);
         assert!(header_has(&css, "content-type", "text/css"));
