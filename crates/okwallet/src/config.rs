@@ -42,6 +42,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub unfreeze_cooling_off_s: u64,
     pub withdrawal_lock_s: u64,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -67,6 +68,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("unfreeze_cooling_off_s", &self.unfreeze_cooling_off_s)
             .field("withdrawal_lock_s", &self.withdrawal_lock_s)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -80,6 +82,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub log_format: Option<String>,
     pub public_url: Option<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` header is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     #[serde(default)]
     pub ledger: FileLedgerConfig,
     #[serde(default)]
@@ -187,6 +192,19 @@ pub fn check_database_url(v: Sourced<String>) -> Result<String, ConfigError> {
             store::redact_url(&v.value)
         )))
     }
+}
+
+pub fn parse_trusted_proxies(values: &[String]) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "config file key `trusted_proxies`: {v:?} is not an IP address"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The public address must be an absolute http(s) URL without a path, so that links and the
@@ -299,6 +317,7 @@ mod tests {
             public_url: None,
             unfreeze_cooling_off_s: 86_400,
             withdrawal_lock_s: 86_400,
+            trusted_proxies: Vec::new(),
         };
         let shown = format!("{config:?}");
         assert!(

@@ -290,6 +290,7 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         public_url,
         unfreeze_cooling_off_s: file.security.unfreeze_cooling_off_s.unwrap_or(86_400),
         withdrawal_lock_s: file.security.withdrawal_lock_s.unwrap_or(86_400),
+        trusted_proxies: config::parse_trusted_proxies(&file.trusted_proxies)?,
     })
 }
 

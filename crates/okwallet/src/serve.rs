@@ -33,6 +33,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         public_url,
         unfreeze_cooling_off_ms: seconds_to_ms(config.unfreeze_cooling_off_s),
         withdrawal_lock_ms: seconds_to_ms(config.withdrawal_lock_s),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let state = web::AppState {
         db: db.clone(),

@@ -5,11 +5,12 @@
 //! route is listed as such in its module's docs. This module never sees a token's value after
 //! hashing it, and never logs it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use identity::token::{token_hash, Token};
 use store::sessions::{Origin, Session};
 use store::users::User;
@@ -50,15 +51,18 @@ impl FromRequestParts<AppState> for CurrentSession {
     }
 }
 
-/// The peer address (when the server was started with connection info) and the user agent.
-pub fn origin(parts: &Parts) -> Origin {
-    let ip = parts
+/// The client's address and user agent. The address is the peer's, unless the peer is one of
+/// the operator's `trusted_proxies`: then it is the right-most address in `X-Forwarded-For`
+/// that is not a trusted proxy (everything left of it could have been written by the client).
+pub fn origin(parts: &Parts, trusted_proxies: &[IpAddr]) -> Origin {
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_owned(),
-            |ConnectInfo(addr)| addr.ip().to_string(),
-        );
+        .map(|ConnectInfo(addr)| addr.ip());
+    let ip = match peer {
+        Some(peer) => client_ip(peer, &parts.headers, trusted_proxies).to_string(),
+        None => "unknown".to_owned(),
+    };
     let user_agent = parts
         .headers
         .get(USER_AGENT)
@@ -68,14 +72,40 @@ pub fn origin(parts: &Parts) -> Origin {
     Origin { ip, user_agent }
 }
 
+fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| part.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        // A malformed chain is not trusted at all: the proxy's own address is what we know.
+        .unwrap_or_default();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted_proxies.contains(ip))
+        .unwrap_or(peer)
+}
+
 /// [`origin`] as an extractor.
 pub struct RequestOrigin(pub Origin);
 
-impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+impl FromRequestParts<AppState> for RequestOrigin {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestOrigin(origin(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestOrigin(origin(
+            parts,
+            &state.settings.trusted_proxies,
+        )))
     }
 }
 
@@ -104,5 +134,39 @@ impl FromRequestParts<AppState> for SteppedUp {
         } else {
             Err(ApiError::new(Reason::StepUpRequired))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        let trusted = [proxy];
+        // Not from the proxy: the header is the client's own invention.
+        assert_eq!(
+            client_ip(client, &headers("198.51.100.1"), &trusted),
+            client
+        );
+        // From the proxy: the last untrusted hop, not a spoofed one further left.
+        assert_eq!(
+            client_ip(proxy, &headers("198.51.100.1, 203.0.113.7"), &trusted),
+            client
+        );
+        assert_eq!(
+            client_ip(proxy, &headers("garbage, 203.0.113.7"), &trusted),
+            proxy
+        );
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(client_ip(proxy, &headers("203.0.113.7"), &[]), proxy);
     }
 }

@@ -60,6 +60,8 @@ pub struct Settings {
     pub unfreeze_cooling_off_ms: i64,
     /// How long withdrawals stay locked after a password reset or a second-factor change.
     pub withdrawal_lock_ms: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed; empty: the peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             public_url: "http://localhost:8080".to_owned(),
             unfreeze_cooling_off_ms: 24 * 3600 * 1000,
             withdrawal_lock_ms: 24 * 3600 * 1000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

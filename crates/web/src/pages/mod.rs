@@ -82,7 +82,7 @@ impl FromRequestParts<AppState> for PageCtx {
         state: &AppState,
     ) -> Result<PageCtx, Self::Rejection> {
         let lang = Lang::from_headers(&parts.headers);
-        let origin = crate::auth::origin(parts);
+        let origin = crate::auth::origin(parts, &state.settings.trusted_proxies);
         let session_token = cookie(&parts.headers, SESSION_COOKIE).and_then(Token::parse);
         let mut current = None;
         if let Some(token) = &session_token {
