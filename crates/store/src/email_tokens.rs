@@ -1,7 +1,8 @@
 //! Single-use links sent by email: verify an address, reset a password, freeze an account.
 //!
 //! Only a token's SHA-256 is stored (`identity::token::token_hash`); its value exists only in
-//! the mail that carries it. A token is spent by one UPDATE that sets `used_at_ms` while it is
+//! the mail that carries it, and it is stored together with that mail
+//! ([`crate::outbox::NewMail::link_token`]). A token is spent by one UPDATE that sets `used_at_ms` while it is
 //! still NULL and the token has not expired, so of two concurrent uses exactly one succeeds. The
 //! changes a token authorises are made in the same transaction as spending it: a link is never
 //! spent without its effect, nor the other way round.
@@ -88,36 +89,6 @@ async fn consume_in(
 }
 
 impl Db {
-    /// Stores a new token (its hash) for `ttl_ms` and queues the mail that carries it, in one
-    /// transaction: there is never a token without its mail. Returns when it expires.
-    pub async fn issue_email_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        purpose: Purpose,
-        ttl_ms: i64,
-        mail: &NewMail,
-    ) -> anyhow::Result<i64> {
-        let now = now_ms();
-        let expires_at_ms = now.saturating_add(ttl_ms);
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at_ms, expires_at_ms, used_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, NULL)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .bind(now)
-        .bind(expires_at_ms)
-        .execute(&mut *tx)
-        .await
-        .context("while storing an email token")?;
-        insert_mail(&mut tx, mail, now).await?;
-        tx.commit().await.context("while issuing an email token")?;
-        Ok(expires_at_ms)
-    }
-
     /// What the token is, without spending it.
     pub async fn email_token_state(
         &self,

@@ -11,6 +11,7 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::email_tokens::Purpose;
 use crate::{new_id, now_ms, Db};
 
 /// A mail to queue.
@@ -25,6 +26,19 @@ pub struct NewMail {
     pub locale: String,
     pub subject: String,
     pub body_text: String,
+    /// The single-use link the mail carries, stored (as its hash) together with the mail: there
+    /// is never a link without its mail, nor a mail with a link that does not work.
+    pub link_token: Option<LinkToken>,
+}
+
+/// A single-use link token (see [`crate::email_tokens`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkToken {
+    /// `identity::token::token_hash` of the token; the token itself is only in the mail.
+    pub token_hash: String,
+    pub user_id: String,
+    pub purpose: Purpose,
+    pub expires_at_ms: i64,
 }
 
 /// A queued (or sent) mail.
@@ -82,12 +96,27 @@ fn message_from_row(row: &AnyRow) -> anyhow::Result<OutboxMessage> {
     })
 }
 
-/// Queues `mail` on `conn` (inside the caller's transaction); due at once.
+/// Queues `mail`, and stores its link token, on `conn` (inside the caller's transaction); due at
+/// once.
 pub(crate) async fn insert_mail(
     conn: &mut AnyConnection,
     mail: &NewMail,
     now: i64,
 ) -> anyhow::Result<String> {
+    if let Some(token) = &mail.link_token {
+        sqlx::query(
+            "INSERT INTO email_tokens (token_hash, user_id, purpose, created_at_ms, expires_at_ms, used_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.user_id)
+        .bind(token.purpose.as_str())
+        .bind(now)
+        .bind(token.expires_at_ms)
+        .execute(&mut *conn)
+        .await
+        .context("while storing an email token")?;
+    }
     let id = new_id();
     sqlx::query(
         "INSERT INTO outbox (id, user_id, to_address, kind, locale, subject, body_text, \
@@ -109,10 +138,13 @@ pub(crate) async fn insert_mail(
 }
 
 impl Db {
-    /// Queues a mail on its own, for changes that have no transaction to share.
+    /// Queues a mail (and its link token) on its own, for changes that have no transaction to
+    /// share.
     pub async fn enqueue_mail(&self, mail: &NewMail) -> anyhow::Result<String> {
-        let mut conn = self.pool().acquire().await?;
-        insert_mail(&mut conn, mail, now_ms()).await
+        let mut tx = self.begin_write().await?;
+        let id = insert_mail(&mut tx, mail, now_ms()).await?;
+        tx.commit().await.context("while queueing a mail")?;
+        Ok(id)
     }
 
     /// Claims up to `limit` due mails for `lease_ms` and returns the ones this caller won. Each

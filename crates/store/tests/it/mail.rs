@@ -3,7 +3,7 @@
 
 use identity::{Email, Role};
 use store::email_tokens::{Purpose, TokenState};
-use store::outbox::{NewMail, ATTEMPTS_MAX};
+use store::outbox::{LinkToken, NewMail, ATTEMPTS_MAX};
 use testkit::{both_backends, TestDb};
 
 fn mail(to: &str, kind: &str) -> NewMail {
@@ -14,7 +14,24 @@ fn mail(to: &str, kind: &str) -> NewMail {
         locale: "en".to_owned(),
         subject: format!("{kind} for {to}"),
         body_text: "Hello.\n".to_owned(),
+        link_token: None,
     }
+}
+
+fn with_link(
+    mut mail: NewMail,
+    token_hash: &str,
+    user_id: &str,
+    purpose: Purpose,
+    ttl_ms: i64,
+) -> NewMail {
+    mail.link_token = Some(LinkToken {
+        token_hash: token_hash.to_owned(),
+        user_id: user_id.to_owned(),
+        purpose,
+        expires_at_ms: store::now_ms() + ttl_ms,
+    });
+    mail
 }
 
 both_backends!(
@@ -130,13 +147,13 @@ both_backends!(an_email_token_is_spent_exactly_once, |backend| async move {
         .await
         .unwrap();
     let hash = identity::token::token_hash("okw_the-token");
-    t.db.issue_email_token(
+    t.db.enqueue_mail(&with_link(
+        mail("tok@example.com", "new_login"),
         &hash,
         &user.id,
         Purpose::Freeze,
         60_000,
-        &mail("tok@example.com", "new_login"),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(
@@ -183,13 +200,13 @@ both_backends!(an_email_token_is_spent_exactly_once, |backend| async move {
     );
 
     let stale = identity::token::token_hash("okw_stale");
-    t.db.issue_email_token(
+    t.db.enqueue_mail(&with_link(
+        mail("tok@example.com", "verify_email"),
         &stale,
         &user.id,
         Purpose::VerifyEmail,
         -1,
-        &mail("tok@example.com", "verify_email"),
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(
