@@ -2,7 +2,8 @@
 //! then defaults — the first that sets a key wins.
 //!
 //! A bad value stops the program with status 2 and a message that names the key and where it
-//! came from. Secrets (the database password) are never printed: [`Config`]'s `Debug` redacts.
+//! came from. Secrets (the database and SMTP passwords) are never printed: [`Config`]'s `Debug`
+//! redacts.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -43,6 +44,10 @@ pub struct Config {
     pub unfreeze_cooling_off_s: u64,
     pub withdrawal_lock_s: u64,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `None`: no mail is sent; it stays in the outbox.
+    pub smtp_url: Option<String>,
+    /// `None`: `okwallet <noreply@HOST>` with the public URL's host.
+    pub mail_from: Option<String>,
 }
 
 impl Config {
@@ -69,6 +74,8 @@ impl fmt::Debug for Config {
             .field("unfreeze_cooling_off_s", &self.unfreeze_cooling_off_s)
             .field("withdrawal_lock_s", &self.withdrawal_lock_s)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("smtp_url", &self.smtp_url.as_deref().map(store::redact_url))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -85,6 +92,8 @@ pub struct FileConfig {
     /// Addresses of reverse proxies whose `X-Forwarded-For` header is believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
     #[serde(default)]
     pub ledger: FileLedgerConfig,
     #[serde(default)]
@@ -223,6 +232,27 @@ pub fn check_public_url(v: Sourced<String>) -> Result<String, ConfigError> {
     }
 }
 
+/// An SMTP URL the mailer can use (see `mailer::lettre_url`); the password never appears in the
+/// error.
+pub fn check_smtp_url(v: Sourced<String>) -> Result<String, ConfigError> {
+    match crate::mailer::lettre_url(&v.value) {
+        Ok(_) => Ok(v.value),
+        Err(why) => Err(ConfigError(format!(
+            "{} = {:?}: {why}; use smtps://user:pass@host, smtp://user:pass@host:587 (STARTTLS) \
+             or smtp://host:25?tls=none",
+            v.source,
+            store::redact_url(&v.value)
+        ))),
+    }
+}
+
+pub fn check_mail_from(v: Sourced<String>) -> Result<String, ConfigError> {
+    match crate::mailer::parse_from(&v.value) {
+        Ok(_) => Ok(v.value),
+        Err(why) => Err(ConfigError(format!("{} = {:?}: {why}", v.source, v.value))),
+    }
+}
+
 impl Config {
     /// The public address: the configured one, or localhost on the listening port. Browsers
     /// treat `localhost` as a secure context (cookies marked Secure, passkeys) even over HTTP;
@@ -318,11 +348,27 @@ mod tests {
             unfreeze_cooling_off_s: 86_400,
             withdrawal_lock_s: 86_400,
             trusted_proxies: Vec::new(),
+            smtp_url: Some("smtp://mailer:s3cretmail@smtp.example.com:587".into()),
+            mail_from: None,
         };
         let shown = format!("{config:?}");
         assert!(
             !shown.contains("hunter2") && shown.contains("okw:***@db"),
             "{shown}"
+        );
+        assert!(
+            !shown.contains("s3cretmail") && shown.contains("mailer:***@smtp.example.com"),
+            "{shown}"
+        );
+        let err = check_smtp_url(Sourced {
+            value: "smtp://mailer:s3cretmail@smtp.example.com?tls=maybe".into(),
+            source: "OKWALLET_SMTP_URL (environment)".into(),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("OKWALLET_SMTP_URL (environment)") && !err.contains("s3cretmail"),
+            "{err}"
         );
     }
 }

@@ -6,6 +6,7 @@
 mod bench;
 mod config;
 mod load;
+mod mailer;
 mod ops;
 mod serve;
 
@@ -25,7 +26,7 @@ use config::{Config, ConfigError, FileConfig, LogFormat, Sourced};
 #[derive(Parser, Debug)]
 #[command(name = "okwallet", version, max_term_width = 100)]
 struct Cli {
-    /// TOML configuration file (keys: database_url, data_dir, listen, public_url, log_format, [ledger], [security]).
+    /// TOML configuration file (keys: database_url, data_dir, listen, public_url, log_format, smtp_url, mail_from, [ledger], [security]).
     #[arg(long, global = true, env = "OKWALLET_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Database: postgres://user@host/db for PostgreSQL, or sqlite://path. Default: SQLite in the data folder.
@@ -66,6 +67,19 @@ enum Command {
         /// Seed demo accounts (one per role), fund the demo user, and print the demo logins.
         #[arg(long, env = "OKWALLET_DEMO")]
         demo: bool,
+        /// Where mail goes: smtps://user:pass@host, smtp://user:pass@host:587 (STARTTLS) or
+        /// smtp://host:25?tls=none for a local relay. Without it no mail is sent; it waits in the
+        /// outbox. Prefer OKWALLET_SMTP_URL: flags are visible to other local users.
+        #[arg(
+            long,
+            env = "OKWALLET_SMTP_URL",
+            value_name = "URL",
+            hide_env_values = true
+        )]
+        smtp_url: Option<String>,
+        /// The sender of our mail [default: okwallet <noreply@HOST> with the public URL's host].
+        #[arg(long, env = "OKWALLET_MAIL_FROM", value_name = "MAILBOX")]
+        mail_from: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -254,6 +268,16 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
     let public_url = config::pick(public_url_flag, file.public_url, "public_url")
         .map(config::check_public_url)
         .transpose()?;
+    let smtp_url_flag = serve_matches
+        .and_then(|m| sourced::<String>(m, "smtp_url", "--smtp-url", "OKWALLET_SMTP_URL"));
+    let smtp_url = config::pick(smtp_url_flag, file.smtp_url, "smtp_url")
+        .map(config::check_smtp_url)
+        .transpose()?;
+    let mail_from_flag = serve_matches
+        .and_then(|m| sourced::<String>(m, "mail_from", "--mail-from", "OKWALLET_MAIL_FROM"));
+    let mail_from = config::pick(mail_from_flag, file.mail_from, "mail_from")
+        .map(config::check_mail_from)
+        .transpose()?;
     let log_format = config::pick(
         sourced::<String>(matches, "log_format", "--log-format", "OKWALLET_LOG_FORMAT"),
         file.log_format,
@@ -291,6 +315,8 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         unfreeze_cooling_off_s: file.security.unfreeze_cooling_off_s.unwrap_or(86_400),
         withdrawal_lock_s: file.security.withdrawal_lock_s.unwrap_or(86_400),
         trusted_proxies: config::parse_trusted_proxies(&file.trusted_proxies)?,
+        smtp_url,
+        mail_from,
     })
 }
 

@@ -1,4 +1,5 @@
-//! `okwallet serve`: the web server, the ledger writer, background workers, and the demo.
+//! `okwallet serve`: the web server, the ledger writer, background workers (hold expiry, the
+//! mailer), and the demo.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use store::writer::Ledger;
 use store::Db;
 
 use crate::config::Config;
-use crate::ops;
+use crate::{mailer, ops};
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     tracing::info!(config = ?config, demo, "starting okwallet");
@@ -27,6 +28,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         let logins = seed_demo(&db, &ledger).await?;
         print_demo_banner(&public_url, logins);
     }
+    start_mailer(&config, &db, &public_url, demo)?;
     tracing::info!(%address, %public_url, "listening");
     println!("okwallet is running at {public_url}/  (API docs: {public_url}/api/docs)");
     let settings = web::Settings {
@@ -45,6 +47,35 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the mailer when an SMTP server is configured; otherwise says once that mail stays in
+/// the outbox.
+fn start_mailer(config: &Config, db: &Db, public_url: &str, demo: bool) -> anyhow::Result<()> {
+    let from_text = config
+        .mail_from
+        .clone()
+        .unwrap_or_else(|| mailer::default_from(public_url));
+    let from = mailer::parse_from(&from_text)
+        .map_err(|why| anyhow::anyhow!("the mail sender {from_text:?}: {why}"))?;
+    match &config.smtp_url {
+        Some(url) => {
+            let transport = mailer::transport(url)?;
+            tracing::info!(smtp = %store::redact_url(url), from = %from_text, "sending mail");
+            tokio::spawn(mailer::run(db.clone(), transport, from));
+        }
+        // In the demo, mail in the outbox is the intended way to read it: no warning.
+        None if demo => tracing::info!(
+            mailbox = %format!("{public_url}/api/v1/dev/mailbox"),
+            "mail is not sent (no smtp_url is configured): it stays in the outbox, and the demo's \
+             dev mailbox shows it"
+        ),
+        None => tracing::warn!(
+            "mail is not sent (no smtp_url is configured): it stays in the outbox until okwallet \
+             runs with OKWALLET_SMTP_URL"
+        ),
+    }
+    Ok(())
 }
 
 fn seconds_to_ms(s: u64) -> i64 {
@@ -171,5 +202,6 @@ fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
         );
     }
     println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
+    println!("  Mail · 邮件: {public_url}/api/v1/dev/mailbox");
     println!();
 }

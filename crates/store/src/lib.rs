@@ -10,8 +10,10 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod email_tokens;
 pub mod factors;
 pub mod journal;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 pub mod verify;
@@ -62,6 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "security_settings",
         include_str!("../migrations/0004_security_settings.sql"),
     ),
+    (5, "mail", include_str!("../migrations/0005_mail.sql")),
 ];
 
 /// The newest schema version this build knows.
@@ -148,6 +151,22 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first and writes later can fail with SQLITE_BUSY when
+    /// another writer got there in between, without waiting for the busy timeout.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        self.pool
+            .begin_with(begin)
+            .await
+            .context("while starting a transaction")
     }
 
     /// True when the database answers a trivial query.

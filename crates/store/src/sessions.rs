@@ -7,7 +7,7 @@
 use anyhow::Context;
 use identity::lockout::{Policy, Throttle};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::users::User;
 use crate::{new_id, now_ms, Backend, Db};
@@ -306,21 +306,8 @@ impl Db {
         origin: &Origin,
         detail: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO security_events (id, user_id, at_ms, kind, ip, user_agent, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(new_id())
-        .bind(user_id)
-        .bind(now_ms())
-        .bind(kind)
-        .bind(clip(&origin.ip, 64))
-        .bind(clip(&origin.user_agent, 256))
-        .bind(detail)
-        .execute(self.pool())
-        .await
-        .context("while recording a security event")?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        insert_security_event(&mut conn, user_id, kind, origin, detail, now_ms()).await
     }
 
     /// The user's security log, newest first.
@@ -350,4 +337,30 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// [`Db::record_security_event`] on `conn` (inside the caller's transaction).
+pub(crate) async fn insert_security_event(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    kind: &str,
+    origin: &Origin,
+    detail: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO security_events (id, user_id, at_ms, kind, ip, user_agent, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(now)
+    .bind(kind)
+    .bind(clip(&origin.ip, 64))
+    .bind(clip(&origin.user_agent, 256))
+    .bind(detail)
+    .execute(conn)
+    .await
+    .context("while recording a security event")?;
+    Ok(())
 }

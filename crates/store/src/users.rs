@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use identity::{Email, Role};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
+use crate::outbox::{insert_mail, NewMail};
 use crate::{new_id, now_ms, Db};
 
 /// A user as stored.
@@ -22,6 +23,8 @@ pub struct User {
     pub anti_phishing_code: Option<String>,
     /// Withdrawals stay refused until then, after a password or second-factor change.
     pub withdrawals_locked_until_ms: Option<i64>,
+    /// When the owner proved that mail to `email` reaches them (the verification link).
+    pub email_verified_at_ms: Option<i64>,
 }
 
 impl User {
@@ -32,7 +35,7 @@ impl User {
 }
 
 const USER_COLUMNS: &str = "id, email, role, locale, password_hash, frozen_at_ms, unfreeze_at_ms, \
-     anti_phishing_code, withdrawals_locked_until_ms";
+     anti_phishing_code, withdrawals_locked_until_ms, email_verified_at_ms";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
     let email: String = row.try_get("email")?;
@@ -47,6 +50,7 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
         unfreeze_at_ms: row.try_get("unfreeze_at_ms")?,
         anti_phishing_code: row.try_get("anti_phishing_code")?,
         withdrawals_locked_until_ms: row.try_get("withdrawals_locked_until_ms")?,
+        email_verified_at_ms: row.try_get("email_verified_at_ms")?,
     })
 }
 
@@ -95,6 +99,7 @@ impl Db {
             unfreeze_at_ms: None,
             anti_phishing_code: None,
             withdrawals_locked_until_ms: None,
+            email_verified_at_ms: None,
         })
     }
 
@@ -134,52 +139,80 @@ impl Db {
     /// Freezes the account and revokes every session in one transaction. Returns false when it
     /// was already frozen with no unfreeze pending (sessions are revoked either way).
     pub async fn freeze_user(&self, user_id: &str, reason: &str) -> anyhow::Result<bool> {
+        self.freeze_user_and_notify(user_id, reason, None).await
+    }
+
+    /// [`Db::freeze_user`], and queues `mail` (the owner's notice) in the same transaction, so
+    /// that a freeze is never recorded without its notice or the other way round.
+    pub async fn freeze_user_and_notify(
+        &self,
+        user_id: &str,
+        reason: &str,
+        mail: Option<&NewMail>,
+    ) -> anyhow::Result<bool> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        // Freezing again cancels any unfreeze still cooling off (or starts a new freeze after
-        // one took effect).
-        let frozen = sqlx::query(
-            "UPDATE users SET frozen_at_ms = $1, unfreeze_at_ms = NULL WHERE id = $2 \
-             AND (frozen_at_ms IS NULL OR unfreeze_at_ms IS NOT NULL)",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .context("while freezing a user")?
-        .rows_affected()
-            == 1;
-        sqlx::query(
-            "UPDATE sessions SET revoked_at_ms = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at_ms IS NULL",
-        )
-        .bind(now)
-        .bind(reason)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await
-        .context("while revoking sessions")?;
-        tx.commit().await?;
+        let mut tx = self.begin_write().await?;
+        let frozen = freeze_in(&mut tx, user_id, reason, now).await?;
+        if let Some(mail) = mail {
+            insert_mail(&mut tx, mail, now).await?;
+        }
+        tx.commit().await.context("while freezing a user")?;
         Ok(frozen)
     }
 
     /// Schedules the end of a freeze at `at_ms`; false when the account is not frozen.
     pub async fn schedule_unfreeze(&self, user_id: &str, at_ms: i64) -> anyhow::Result<bool> {
+        self.schedule_unfreeze_and_notify(user_id, at_ms, None)
+            .await
+    }
+
+    /// [`Db::schedule_unfreeze`], and queues `mail` in the same transaction when it happens.
+    pub async fn schedule_unfreeze_and_notify(
+        &self,
+        user_id: &str,
+        at_ms: i64,
+        mail: Option<&NewMail>,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET unfreeze_at_ms = $1 WHERE id = $2 AND frozen_at_ms IS NOT NULL AND unfreeze_at_ms IS NULL",
         )
         .bind(at_ms)
         .bind(user_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .context("while scheduling an unfreeze")?;
-        Ok(done.rows_affected() == 1)
+        let scheduled = done.rows_affected() == 1;
+        if let (true, Some(mail)) = (scheduled, mail) {
+            insert_mail(&mut tx, mail, now_ms()).await?;
+        }
+        tx.commit().await.context("while scheduling an unfreeze")?;
+        Ok(scheduled)
     }
 
     pub async fn set_anti_phishing_code(&self, user_id: &str, code: &str) -> anyhow::Result<()> {
+        self.set_anti_phishing_code_and_notify(user_id, code, None)
+            .await
+    }
+
+    /// [`Db::set_anti_phishing_code`], and queues `mail` in the same transaction.
+    pub async fn set_anti_phishing_code_and_notify(
+        &self,
+        user_id: &str,
+        code: &str,
+        mail: Option<&NewMail>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET anti_phishing_code = $1 WHERE id = $2")
             .bind(code)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
+            .await
+            .context("while setting the anti-phishing code")?;
+        if let Some(mail) = mail {
+            insert_mail(&mut tx, mail, now_ms()).await?;
+        }
+        tx.commit()
             .await
             .context("while setting the anti-phishing code")?;
         Ok(())
@@ -187,15 +220,68 @@ impl Db {
 
     /// Refuses withdrawals until `until_ms` (never shortens an existing lock).
     pub async fn lock_withdrawals_until(&self, user_id: &str, until_ms: i64) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE users SET withdrawals_locked_until_ms = $1 WHERE id = $2 \
-             AND (withdrawals_locked_until_ms IS NULL OR withdrawals_locked_until_ms < $1)",
-        )
-        .bind(until_ms)
-        .bind(user_id)
-        .execute(self.pool())
-        .await
-        .context("while locking withdrawals")?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        lock_withdrawals_in(&mut conn, user_id, until_ms).await
     }
+}
+
+/// Freezes the account and revokes its sessions on `conn` (inside the caller's transaction).
+pub(crate) async fn freeze_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<bool> {
+    // Freezing again cancels any unfreeze still cooling off (or starts a new freeze after
+    // one took effect).
+    let frozen = sqlx::query(
+        "UPDATE users SET frozen_at_ms = $1, unfreeze_at_ms = NULL WHERE id = $2 \
+         AND (frozen_at_ms IS NULL OR unfreeze_at_ms IS NOT NULL)",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await
+    .context("while freezing a user")?
+    .rows_affected()
+        == 1;
+    revoke_sessions_in(conn, user_id, reason, now).await?;
+    Ok(frozen)
+}
+
+/// Revokes every live session of the user on `conn`.
+pub(crate) async fn revoke_sessions_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at_ms = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at_ms IS NULL",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(user_id)
+    .execute(conn)
+    .await
+    .context("while revoking sessions")?;
+    Ok(())
+}
+
+/// [`Db::lock_withdrawals_until`] on `conn`.
+pub(crate) async fn lock_withdrawals_in(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    until_ms: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE users SET withdrawals_locked_until_ms = $1 WHERE id = $2 \
+         AND (withdrawals_locked_until_ms IS NULL OR withdrawals_locked_until_ms < $1)",
+    )
+    .bind(until_ms)
+    .bind(user_id)
+    .execute(conn)
+    .await
+    .context("while locking withdrawals")?;
+    Ok(())
 }

@@ -71,6 +71,12 @@ pub enum Reason {
     NotFrozen,
     /// The anti-phishing code breaks the rules.
     InvalidAntiPhishingCode,
+    /// A link's token (from an email) is malformed or names nothing.
+    InvalidToken,
+    /// A link's token was already used, or has expired.
+    ExpiredToken,
+    /// Asking to verify an address that is already verified.
+    EmailAlreadyVerified,
     /// The password is too short, too long or too easy to guess; feedback in both languages.
     WeakPassword {
         feedback_en: Vec<String>,
@@ -136,6 +142,9 @@ impl Reason {
             Reason::StepUpRequired => "step_up_required",
             Reason::NotFrozen => "not_frozen",
             Reason::InvalidAntiPhishingCode => "invalid_anti_phishing_code",
+            Reason::InvalidToken => "invalid_token",
+            Reason::ExpiredToken => "expired_token",
+            Reason::EmailAlreadyVerified => "email_already_verified",
             Reason::Internal => "internal_error",
         }
     }
@@ -161,6 +170,9 @@ impl Reason {
                 StatusCode::CONFLICT
             }
             Reason::StepUpRequired => StatusCode::FORBIDDEN,
+            Reason::InvalidToken => StatusCode::BAD_REQUEST,
+            Reason::ExpiredToken => StatusCode::GONE,
+            Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
             Reason::InvalidAntiPhishingCode => StatusCode::UNPROCESSABLE_ENTITY,
             Reason::AccountLocked { .. } => StatusCode::LOCKED,
             Reason::InvalidEmail | Reason::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -305,6 +317,18 @@ impl Reason {
             Reason::InvalidAntiPhishingCode => Texts {
                 en: text("Invalid anti-phishing code", "Use 4 to 20 letters, digits, spaces, hyphens or underscores; no links or email addresses."),
                 zh_cn: text("防钓鱼码无效", "请使用 4 到 20 个字母、数字、空格、连字符或下划线，不能包含链接或邮箱地址。"),
+            },
+            Reason::InvalidToken => Texts {
+                en: text("Invalid link", "This link is not valid. Open it straight from the email (the whole link), or ask for a new one."),
+                zh_cn: text("链接无效", "此链接无效。请直接从邮件中打开完整的链接，或重新申请。"),
+            },
+            Reason::ExpiredToken => Texts {
+                en: text("Link used or expired", "This link has already been used or has expired. Ask for a new one."),
+                zh_cn: text("链接已使用或已过期", "此链接已被使用或已过期，请重新申请。"),
+            },
+            Reason::EmailAlreadyVerified => Texts {
+                en: text("Email address already verified", "This email address is already verified; there is nothing more to do."),
+                zh_cn: text("邮箱地址已验证", "此邮箱地址已经验证过了，无需再次验证。"),
             },
             Reason::InvalidEmail => Texts {
                 en: text("Invalid email address", "Enter an email address like name@example.com."),
@@ -571,6 +595,9 @@ mod tests {
             Reason::StepUpRequired,
             Reason::NotFrozen,
             Reason::InvalidAntiPhishingCode,
+            Reason::InvalidToken,
+            Reason::ExpiredToken,
+            Reason::EmailAlreadyVerified,
             Reason::WeakPassword {
                 feedback_en: vec!["Add another word or two.".into()],
                 feedback_zh: vec!["再加一两个词。".into()],

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod json;
 pub mod lang;
+pub mod mail;
 pub mod metrics;
 pub mod pages;
 pub mod request;

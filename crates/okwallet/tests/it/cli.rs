@@ -70,6 +70,27 @@ fn bad_configuration_exits_2_and_names_the_key() {
         err.contains("OKWALLET_DATABASE_URL") && !err.contains("topsecret"),
         "{err}"
     );
+
+    let out = run(okwallet(&sqlite)
+        .env(
+            "OKWALLET_SMTP_URL",
+            "smtp://mailer:mailsecret@smtp.example.com?tls=maybe",
+        )
+        .args(["serve"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("OKWALLET_SMTP_URL (environment)") && !err.contains("mailsecret"),
+        "{err}"
+    );
+    write(&config, "mail_from = \"nobody\"\n");
+    let out = run(okwallet(&sqlite).args(["--config", config.to_str().unwrap(), "serve"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("config file key `mail_from`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

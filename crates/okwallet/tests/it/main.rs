@@ -1,8 +1,10 @@
 //! Black-box tests of the `okwallet` binary: command line, configuration, the demo server,
-//! crash safety under SIGKILL, and several writer processes on one database.
+//! crash safety under SIGKILL, several writer processes on one database, and mail through a
+//! real SMTP server.
 
 mod cli;
 mod crash;
+mod mail;
 mod processes;
 mod serve;
 

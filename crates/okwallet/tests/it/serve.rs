@@ -19,12 +19,18 @@ impl Drop for Server {
 }
 
 /// Starts `okwallet serve --listen 127.0.0.1:0 <extra>` and waits for the address it prints.
+pub fn start(database_url: &str, extra: &[&str]) -> Server {
+    start_with_env(database_url, extra, &[])
+}
+
+/// [`start`] with extra environment variables.
 // The child is waited for by `Server`'s drop, or right here when it never came up.
 #[allow(clippy::zombie_processes)]
-pub fn start(database_url: &str, extra: &[&str]) -> Server {
+pub fn start_with_env(database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = okwallet(database_url)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

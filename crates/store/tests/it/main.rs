@@ -2,6 +2,7 @@
 
 mod ledger_model;
 mod ledger_writer;
+mod mail;
 mod schema;
 mod users;
 

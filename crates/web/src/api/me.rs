@@ -39,6 +39,8 @@ pub struct Me {
     pub anti_phishing_code: Option<String>,
     /// Withdrawals are refused until then (RFC 3339) after a security change; null when not locked.
     pub withdrawals_locked_until: Option<String>,
+    /// Whether the owner opened the verification link mailed to `email`.
+    pub email_verified: bool,
 }
 
 /// The caller's profile.
@@ -57,6 +59,7 @@ pub async fn me(
     let now = store::now_ms();
     Ok(ApiJson(Me {
         frozen: user.is_frozen(now),
+        email_verified: user.email_verified_at_ms.is_some(),
         unfreeze_at: user.unfreeze_at_ms.filter(|at| *at > now).map(rfc3339),
         anti_phishing_code: user.anti_phishing_code.clone(),
         withdrawals_locked_until: user
@@ -162,7 +165,11 @@ pub async fn freeze(
     RequestOrigin(origin): RequestOrigin,
     current: CurrentSession,
 ) -> Result<ApiJson<Frozen>, ApiError> {
-    state.db.freeze_user(&current.user.id, "frozen").await?;
+    let mail = crate::mail::frozen(&state.settings, &current.user, &origin, store::now_ms());
+    state
+        .db
+        .freeze_user_and_notify(&current.user.id, "frozen", Some(&mail))
+        .await?;
     state
         .db
         .record_security_event(&current.user.id, "frozen", &origin, "{}")
@@ -268,6 +275,8 @@ pub async fn confirm_totp(
         .db
         .record_security_event(user_id, "mfa_enabled", &origin, r#"{"factor":"totp"}"#)
         .await?;
+    let mail = crate::mail::mfa_enabled(&state.settings, &current.user, &origin, store::now_ms());
+    state.db.enqueue_mail(&mail).await?;
     // A second-factor change is a security change: withdrawals wait a day, so that whoever
     // took over an account cannot enrol their own device and empty it at once.
     let until = store::now_ms() + state.settings.withdrawal_lock_ms;

@@ -5,9 +5,13 @@
 //! the domain crates, and shape the answer; they never hold SQL or business rules.
 
 pub mod assets;
+pub mod dev;
 pub mod docs;
+pub mod email_verifications;
+pub mod freeze_links;
 pub mod health;
 pub mod me;
+pub mod password_resets;
 pub mod security;
 pub mod sessions;
 pub mod users;
@@ -26,4 +30,8 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(me::router())
         .merge(security::router())
+        .merge(email_verifications::router())
+        .merge(password_resets::router())
+        .merge(freeze_links::router())
+        .merge(dev::router())
 }

@@ -145,7 +145,12 @@ pub async fn unfreeze(
     // The unfreeze waits (24 h by default), so that someone who stole the password and the
     // second factor cannot undo the owner's freeze at once.
     let at = store::now_ms() + state.settings.unfreeze_cooling_off_ms;
-    if !state.db.schedule_unfreeze(&current.user.id, at).await? {
+    let mail = crate::mail::unfreeze_scheduled(&state.settings, &current.user, at);
+    if !state
+        .db
+        .schedule_unfreeze_and_notify(&current.user.id, at, Some(&mail))
+        .await?
+    {
         return Err(ApiError::new(Reason::NotFrozen));
     }
     let detail = format!(r#"{{"unfreeze_at_ms":{at}}}"#);
@@ -195,9 +200,21 @@ pub async fn set_anti_phishing_code(
     if !anti_phishing_code_ok(&body.code) {
         return Err(ApiError::new(Reason::InvalidAntiPhishingCode));
     }
+    // The notice is written for the user as they are after the change, so it already opens
+    // with the new code.
+    let changed = store::users::User {
+        anti_phishing_code: Some(body.code.clone()),
+        ..current.user.clone()
+    };
+    let mail = crate::mail::anti_phishing_code_changed(
+        &state.settings,
+        &changed,
+        &origin,
+        store::now_ms(),
+    );
     state
         .db
-        .set_anti_phishing_code(&current.user.id, &body.code)
+        .set_anti_phishing_code_and_notify(&current.user.id, &body.code, Some(&mail))
         .await?;
     state
         .db

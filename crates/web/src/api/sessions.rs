@@ -177,6 +177,12 @@ pub(crate) async fn failed_attempt(
         .db
         .record_security_event(user_id, "locked", origin, &detail)
         .await?;
+    // The owner hears of it by mail, with a reset link that ends the lock at once. One mail per
+    // lockout, and lockouts grow longer, so an attacker cannot flood the owner's inbox.
+    if let Some(user) = state.db.user_by_id(user_id).await? {
+        let mail = crate::mail::account_locked(&state.settings, &user, lock_s);
+        state.db.enqueue_mail(&mail).await?;
+    }
     Ok(ApiError::new(Reason::AccountLocked {
         retry_after_s: lock_s,
     }))
@@ -257,7 +263,8 @@ pub struct StartedSession {
     pub session: store::sessions::Session,
 }
 
-/// Starts a session for someone who has just proved who they are, and logs it.
+/// Starts a session for someone who has just proved who they are, logs it, and tells the owner
+/// by mail (with a one-click freeze link, in case it was not them).
 pub async fn start_session(
     state: &AppState,
     user_id: &str,
@@ -280,6 +287,10 @@ pub async fn start_session(
         .db
         .record_security_event(user_id, "login", origin, &detail)
         .await?;
+    if let Some(user) = state.db.user_by_id(user_id).await? {
+        let mail = crate::mail::new_login(&state.settings, &user, origin, session.created_at_ms);
+        state.db.enqueue_mail(&mail).await?;
+    }
     Ok(StartedSession {
         token: token.as_str().to_owned(),
         session,

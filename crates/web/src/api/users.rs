@@ -2,7 +2,8 @@
 //!
 //! The answer never reveals whether an email address is already registered: a taken address
 //! gets the same 201 and the same shape, with an id that names nothing, after the same password
-//! hashing work; the owner's security log records the attempt.
+//! hashing work; the owner's security log records the attempt, and the owner gets a mail about
+//! it (at most hourly). A new account gets a verification mail.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -65,24 +66,7 @@ pub async fn sign_up(
             }))
         }
     };
-    let local_part = email
-        .as_str()
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    identity::strength::check_password_strength(&body.password, &[&local_part, email.as_str()])
-        .map_err(|weak| {
-            ApiError::new(Reason::WeakPassword {
-                feedback_en: weak
-                    .warning
-                    .iter()
-                    .cloned()
-                    .chain(weak.suggestions.iter().cloned())
-                    .collect(),
-                feedback_zh: weak.feedback_zh(),
-            })
-        })?;
+    check_strength(&body.password, &email)?;
     let password = body.password;
     let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
         .await
@@ -103,6 +87,9 @@ pub async fn sign_up(
                     "{}",
                 )
                 .await?;
+            // The account exists even if queueing fails; the owner can ask for another mail.
+            let mail = crate::mail::verify_email(&state.settings, &user);
+            state.db.enqueue_mail(&mail).await?;
             user.id
         }
         Err(CreateUserError::EmailTaken) => {
@@ -111,6 +98,7 @@ pub async fn sign_up(
                     .db
                     .record_security_event(&owner.id, "sign_up_attempt", &origin, "{}")
                     .await?;
+                tell_owner_of_sign_up_attempt(&state, &owner, &origin).await?;
             }
             store::new_id()
         }
@@ -123,4 +111,45 @@ pub async fn sign_up(
             email: email.to_string(),
         }),
     ))
+}
+
+/// Refuses a password that is too short, too long or guessable (also from the address itself).
+pub(crate) fn check_strength(password: &str, email: &Email) -> Result<(), ApiError> {
+    identity::strength::check_password_strength(password, &[email.local_part(), email.as_str()])
+        .map_err(|weak| {
+            ApiError::new(Reason::WeakPassword {
+                feedback_en: weak
+                    .warning
+                    .iter()
+                    .cloned()
+                    .chain(weak.suggestions.iter().cloned())
+                    .collect(),
+                feedback_zh: weak.feedback_zh(),
+            })
+        })
+}
+
+/// How often the owner of an address hears that someone tried to sign up with it: anyone can
+/// make us send this mail, so at most once an hour per address.
+const SIGN_UP_ATTEMPT_MAIL_INTERVAL_MS: i64 = 3600 * 1000;
+
+async fn tell_owner_of_sign_up_attempt(
+    state: &AppState,
+    owner: &store::users::User,
+    origin: &store::sessions::Origin,
+) -> Result<(), ApiError> {
+    let now = store::now_ms();
+    let (recent, _) = state
+        .db
+        .mail_sent_since(
+            owner.email.as_str(),
+            "signup_attempt_on_existing_address",
+            now - SIGN_UP_ATTEMPT_MAIL_INTERVAL_MS,
+        )
+        .await?;
+    if recent == 0 {
+        let mail = crate::mail::sign_up_attempt(&state.settings, owner, origin, now);
+        state.db.enqueue_mail(&mail).await?;
+    }
+    Ok(())
 }

@@ -74,7 +74,7 @@ impl App {
     }
 }
 
-async fn code(r: reqwest::Response) -> (StatusCode, String, Value) {
+pub(crate) async fn code(r: reqwest::Response) -> (StatusCode, String, Value) {
     let status = r.status();
     let body: Value = r.json().await.unwrap_or(Value::Null);
     (
@@ -575,7 +575,7 @@ both_backends!(
 );
 
 impl App {
-    async fn put_json(&self, path: &str, body: Value, token: &str) -> reqwest::Response {
+    pub(crate) async fn put_json(&self, path: &str, body: Value, token: &str) -> reqwest::Response {
         self.client
             .put(self.url(path))
             .json(&body)

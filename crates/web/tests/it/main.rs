@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod mail;
 mod pages;
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,8 +32,17 @@ impl App {
         App::spawn_with(backend, None).await
     }
 
+    /// The real application in demo mode (the dev mailbox is there).
+    async fn spawn_demo(backend: testkit::Backend) -> App {
+        App::start(backend, None, true).await
+    }
+
     /// The real application, with `probe` routes added behind exactly the same layers.
     async fn spawn_with(backend: testkit::Backend, probe: Option<Router<AppState>>) -> App {
+        App::start(backend, probe, false).await
+    }
+
+    async fn start(backend: testkit::Backend, probe: Option<Router<AppState>>, demo: bool) -> App {
         let test_db = TestDb::new(backend).await;
         let metrics = Arc::new(Metrics::new());
         let ledger = Ledger::start(
@@ -46,7 +56,7 @@ impl App {
             db: test_db.db.clone(),
             ledger,
             metrics,
-            demo: false,
+            demo,
             settings: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
