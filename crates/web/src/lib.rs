@@ -137,12 +137,7 @@ async fn not_found(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
     if wants_html {
-        ctx.message(
-            axum::http::StatusCode::NOT_FOUND,
-            ctx.t("not_found.title"),
-            ctx.t("not_found.body"),
-            ("/", ctx.t("nav.home")),
-        )
+        pages::not_found_page(&ctx)
     } else {
         ApiError::not_found().into_response()
     }

@@ -11,6 +11,7 @@ pub mod account;
 pub mod admin;
 mod assets;
 pub mod home;
+pub mod links;
 pub mod security;
 mod texts;
 
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(security::router())
         .merge(admin::router())
+        .merge(links::router())
         .merge(lang_router())
 }
 
@@ -353,6 +355,16 @@ pub fn safe_next(next: Option<&str>) -> String {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// The page for an address that leads nowhere.
+pub fn not_found_page(ctx: &PageCtx) -> Response {
+    ctx.message(
+        StatusCode::NOT_FOUND,
+        ctx.t("not_found.title"),
+        ctx.t("not_found.body"),
+        ("/", ctx.t("nav.home")),
+    )
 }
 
 /// A signed-in person, or a redirect to the log-in page.

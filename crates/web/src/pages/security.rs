@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/security/totp/start", post(totp_start))
         .route("/security/totp/confirm", post(totp_confirm))
         .route("/security/anti-phishing", post(set_anti_phishing))
+        .route("/security/email-verification", post(resend_verification))
 }
 
 /// One line of the checklist: whether it is done, and where to go to do it.
@@ -51,6 +52,12 @@ pub async fn checklist(
         .await?
         .is_some_and(|f| f.confirmed);
     Ok(vec![
+        CheckItem {
+            done: current.user.email_verified_at_ms.is_some(),
+            label_key: "checklist.email",
+            action_key: "checklist.email.action",
+            href: "/security#email",
+        },
         CheckItem {
             done: totp,
             label_key: "checklist.totp",
@@ -97,6 +104,7 @@ struct Centre<'a> {
     devices: Vec<DeviceLine>,
     events: Vec<EventLine>,
     anti_phishing_code: Option<String>,
+    email_verified: bool,
     frozen: bool,
     unfreeze_at: Option<String>,
     withdrawals_locked_until: Option<String>,
@@ -223,6 +231,7 @@ async fn render_centre(
             devices,
             events,
             anti_phishing_code: user.anti_phishing_code.clone(),
+            email_verified: user.email_verified_at_ms.is_some(),
             frozen: user.is_frozen(now),
             unfreeze_at: user.unfreeze_at_ms.filter(|at| *at > now).map(page_time),
             withdrawals_locked_until: user
@@ -551,6 +560,19 @@ async fn set_anti_phishing(
         Ok("security.anti_phishing.done")
     }
     .await;
+    after(&state, &ctx, &current, result).await
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    CsrfForm { ctx, .. }: CsrfForm<Empty>,
+) -> Response {
+    let Some(current) = signed_in(&ctx) else {
+        return ctx.to_login();
+    };
+    let result = crate::api::email_verifications::resend(State(state.clone()), current.clone())
+        .await
+        .map(|_| "security.email.sent");
     after(&state, &ctx, &current, result).await
 }
 

@@ -30,7 +30,7 @@ impl App {
     }
 
     /// The newest mail of `kind` to `to`, waiting for it (some mail is queued after the answer).
-    async fn mail(&self, to: &str, kind: &str) -> Value {
+    pub(crate) async fn mail(&self, to: &str, kind: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(mail) = self
@@ -56,7 +56,7 @@ impl App {
 }
 
 /// The token of the link to `page` in a mail's body.
-fn link_token(mail: &Value, page: &str) -> String {
+pub(crate) fn link_token(mail: &Value, page: &str) -> String {
     let body = mail["body"].as_str().unwrap();
     let marker = format!("http://localhost:8080{page}?token=");
     let start = body

@@ -2,7 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
-mod mail;
+pub(crate) mod mail;
 mod pages;
 
 use std::sync::{Arc, Mutex, OnceLock};

@@ -647,3 +647,132 @@ both_backends!(
         assert_eq!(page.status, 423);
     }
 );
+
+both_backends!(
+    mail_links_open_pages_that_act_only_when_asked,
+    |backend| async move {
+        use crate::mail::link_token;
+        let app = App::spawn_demo(backend).await;
+        let mut browser = Browser::new(&app);
+        browser
+            .submit(
+                "/signup",
+                "/signup",
+                &[("email", "pia@example.com"), ("password", STRONG)],
+            )
+            .await;
+        browser.log_in("pia@example.com", STRONG).await;
+
+        // The mailbox page shows the mail with its links.
+        let page = browser.get("/dev/mailbox").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("/verify-email?token="), "{}", page.body);
+
+        // Verify: opening the link changes nothing; the button does, once.
+        let mail = app.mail("pia@example.com", "verify_email").await;
+        let token = link_token(&mail, "/verify-email");
+        let page = browser.get(&format!("/verify-email?token={token}")).await;
+        assert_eq!(page.status, 200);
+        let security = browser.get("/security").await;
+        assert!(security.body.contains("Not verified"));
+        let page = browser
+            .submit(
+                &format!("/verify-email?token={token}"),
+                "/verify-email",
+                &[("token", &token)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let security = browser.get("/security").await;
+        assert!(security.body.contains(">Verified<"), "{}", security.body);
+        let page = browser
+            .submit(
+                &format!("/verify-email?token={token}"),
+                "/verify-email",
+                &[("token", &token)],
+            )
+            .await;
+        assert_eq!(page.status, 410);
+
+        // Freeze from the new-login mail: the GET is harmless, the button freezes.
+        let mail = app.mail("pia@example.com", "new_login").await;
+        let token = link_token(&mail, "/freeze");
+        let mut stranger = Browser::new(&app);
+        let page = stranger.get(&format!("/freeze?token={token}")).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            browser.get("/security").await.status,
+            200,
+            "not frozen by a GET"
+        );
+        let page = stranger
+            .submit(
+                &format!("/freeze?token={token}"),
+                "/freeze",
+                &[("token", &token)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(
+            browser.get("/security").await.status,
+            303,
+            "signed out everywhere"
+        );
+
+        // Forgotten password: the same answer for anyone, a working link for the owner.
+        let page = stranger
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "nobody@example.com")],
+            )
+            .await;
+        assert_eq!(page.status, 200);
+        let unknown_answer = page.body.clone();
+        let page = stranger
+            .submit(
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", "pia@example.com")],
+            )
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.body, unknown_answer);
+        let mail = app.mail("pia@example.com", "password_reset").await;
+        let token = link_token(&mail, "/reset-password");
+        let reset_page = format!("/reset-password?token={token}");
+        let page = stranger
+            .submit(
+                &reset_page,
+                "/reset-password",
+                &[("token", &token), ("password", "short")],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        let new_password = "a completely new passphrase 2027";
+        let page = stranger
+            .submit(
+                &reset_page,
+                "/reset-password",
+                &[("token", &token), ("password", new_password)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(browser.log_in("pia@example.com", STRONG).await.status, 401);
+        assert_eq!(
+            browser.log_in("pia@example.com", new_password).await.status,
+            303
+        );
+    }
+);
+
+both_backends!(
+    the_dev_mailbox_page_exists_only_in_the_demo,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let mut browser = Browser::new(&app);
+        let page = browser.get("/dev/mailbox").await;
+        assert_eq!(page.status, 404);
+        assert!(!browser.get("/").await.body.contains("/dev/mailbox"));
+    }
+);
