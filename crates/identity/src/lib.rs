@@ -1,10 +1,12 @@
 //! Who a person is to okwallet: an email address, a role, a password.
 //!
 //! Pure rules and hashing only; never HTTP, HTML or SQL. Around these types: [`lockout`] decides
-//! when log-ins are throttled, [`token`] makes and hashes session and API tokens, and
-//! [`strength`] refuses guessable passwords. Second factors and passkeys grow here too.
+//! when log-ins are throttled, [`token`] makes and hashes session and API tokens, [`strength`]
+//! refuses guessable passwords, and [`totp`] and [`passkey`] are the second factors (a passkey
+//! also signs in by itself).
 
 pub mod lockout;
+pub mod passkey;
 pub mod strength;
 pub mod token;
 pub mod totp;
