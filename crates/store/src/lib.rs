@@ -12,6 +12,7 @@ pub mod assets;
 pub mod audit;
 pub mod factors;
 pub mod journal;
+pub mod passkeys;
 pub mod sessions;
 pub mod users;
 pub mod verify;
@@ -61,6 +62,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "security_settings",
         include_str!("../migrations/0004_security_settings.sql"),
+    ),
+    // 0005 is another branch's; sqlx applies a migration that arrives later with a lower
+    // number too, so the gap is harmless in either order.
+    (
+        6,
+        "passkeys",
+        include_str!("../migrations/0006_passkeys.sql"),
     ),
 ];
 

@@ -2,6 +2,7 @@
 
 mod ledger_model;
 mod ledger_writer;
+mod passkeys;
 mod schema;
 mod users;
 
