@@ -55,6 +55,12 @@ pub fn router() -> Router<AppState> {
         super::security::unfreeze,
         super::security::set_anti_phishing_code,
         super::security::security_events,
+        super::passkeys::start_registration,
+        super::passkeys::finish_registration,
+        super::passkeys::list,
+        super::passkeys::remove,
+        super::passkeys::challenge,
+        super::passkeys::sign_in,
         openapi_json,
         docs_page,
     ),
@@ -63,8 +69,8 @@ pub fn router() -> Router<AppState> {
     tags(
         (name = "operations", description = "Liveness, readiness and metrics"),
         (name = "assets", description = "The assets okwallet holds"),
-        (name = "accounts", description = "Sign-up, log-in, sessions and devices, freeze"),
-        (name = "security", description = "Step-up, unfreeze, anti-phishing code, security log"),
+        (name = "accounts", description = "Sign-up, log-in (password or passkey), sessions and devices, freeze"),
+        (name = "security", description = "Passkeys, step-up, unfreeze, anti-phishing code, security log"),
         (name = "docs", description = "This documentation"),
     ),
 )]

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod docs;
 pub mod health;
 pub mod me;
+pub mod passkeys;
 pub mod security;
 pub mod sessions;
 pub mod users;
@@ -25,5 +26,6 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(sessions::router())
         .merge(me::router())
+        .merge(passkeys::router())
         .merge(security::router())
 }

@@ -9,7 +9,12 @@ use crate::App;
 pub(crate) const STRONG: &str = "correct horse battery staple 42";
 
 impl App {
-    async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self.client.post(self.url(path)).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -17,7 +22,7 @@ impl App {
         request.send().await.expect("the server answers")
     }
 
-    async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
             .bearer_auth(token)
@@ -26,7 +31,7 @@ impl App {
             .expect("answers")
     }
 
-    async fn delete_auth(&self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn delete_auth(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .delete(self.url(path))
             .bearer_auth(token)
@@ -35,7 +40,7 @@ impl App {
             .expect("answers")
     }
 
-    async fn sign_up(&self, email: &str) -> String {
+    pub(crate) async fn sign_up(&self, email: &str) -> String {
         let r = self
             .post_json(
                 "/api/v1/users",
@@ -50,7 +55,7 @@ impl App {
             .to_owned()
     }
 
-    async fn log_in(&self, email: &str, password: &str) -> reqwest::Response {
+    pub(crate) async fn log_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/sessions",
             json!({"email": email, "password": password}),
@@ -59,7 +64,7 @@ impl App {
         .await
     }
 
-    async fn token(&self, email: &str) -> String {
+    pub(crate) async fn token(&self, email: &str) -> String {
         let r = self.log_in(email, STRONG).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         r.json::<Value>().await.unwrap()["token"]
@@ -69,7 +74,7 @@ impl App {
     }
 }
 
-async fn code(r: reqwest::Response) -> (StatusCode, String, Value) {
+pub(crate) async fn code(r: reqwest::Response) -> (StatusCode, String, Value) {
     let status = r.status();
     let body: Value = r.json().await.unwrap_or(Value::Null);
     (
@@ -570,7 +575,7 @@ both_backends!(
 );
 
 impl App {
-    async fn put_json(&self, path: &str, body: Value, token: &str) -> reqwest::Response {
+    pub(crate) async fn put_json(&self, path: &str, body: Value, token: &str) -> reqwest::Response {
         self.client
             .put(self.url(path))
             .json(&body)

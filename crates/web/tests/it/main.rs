@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod passkeys;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
