@@ -2,11 +2,12 @@
 //!
 //! Pure rules and hashing only; never HTTP, HTML or SQL. Around these types: [`lockout`] decides
 //! when log-ins are throttled, [`token`] makes and hashes session and API tokens, [`strength`]
-//! refuses guessable passwords, and [`notice`] writes the mails we send. Second factors and
-//! passkeys grow here too.
+//! refuses guessable passwords, [`totp`] and [`passkey`] are the second factors (a passkey also
+//! signs in by itself), and [`notice`] writes the mails we send.
 
 pub mod lockout;
 pub mod notice;
+pub mod passkey;
 pub mod strength;
 pub mod token;
 pub mod totp;

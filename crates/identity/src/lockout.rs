@@ -61,6 +61,19 @@ impl Policy {
         forgive_after_s: 24 * 60 * 60,
     };
 
+    /// Per client address, for handing out passkey challenges to people not signed in: every
+    /// challenge counts (each is a row kept for five minutes), not only failures. Sixty within a
+    /// minute block the address for a minute, then 2, 4 … at most 15 minutes; far more than
+    /// anyone signing in needs.
+    pub const PASSKEY_CHALLENGES: Policy = Policy {
+        failures_before_lock: 60,
+        window_s: 60,
+        first_lock_s: 60,
+        lock_growth: 2,
+        lock_s_max: 15 * 60,
+        forgive_after_s: 60 * 60,
+    };
+
     /// How long a lockout lasts when `earlier_lockouts` came before it (and were not forgiven).
     pub fn lock_s(&self, earlier_lockouts: u32) -> u64 {
         // A growth below 1 would make later locks shorter than earlier ones, which no policy

@@ -37,6 +37,11 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         withdrawal_lock_ms: seconds_to_ms(config.withdrawal_lock_s),
         trusted_proxies: config.trusted_proxies.clone(),
     };
+    // Said once at start rather than on every passkey request: browsers refuse an IP address
+    // as a passkey domain, so a public URL like http://127.0.0.1:8080 turns passkeys off.
+    if let Err(error) = identity::passkey::RelyingParty::from_public_url(&settings.public_url) {
+        tracing::warn!(%error, "passkeys are unavailable with this public URL");
+    }
     let state = web::AppState {
         db: db.clone(),
         ledger,

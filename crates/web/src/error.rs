@@ -61,6 +61,20 @@ pub enum Reason {
     MfaRequired,
     /// The one-time code (or recovery code) is wrong, expired or already used.
     InvalidOtp,
+    /// The passkey answer does not verify, names a passkey we do not know (or one of another
+    /// account), or its authenticator may have been cloned.
+    InvalidPasskey,
+    /// The passkey ceremony named does not exist: never started, already answered (a ceremony
+    /// works once), or started for something else.
+    CeremonyNotFound,
+    /// The passkey ceremony was answered too late (after five minutes).
+    CeremonyExpired,
+    /// This passkey is already registered.
+    PasskeyAlreadyRegistered,
+    /// A passkey name breaks the rules.
+    InvalidPasskeyName,
+    /// Passkeys cannot work with the server's configured public address (an IP address, say).
+    PasskeysUnavailable,
     /// A second factor is already enabled.
     MfaAlreadyEnabled,
     /// Confirming a second factor that was never started.
@@ -137,6 +151,12 @@ impl Reason {
             Reason::WeakPassword { .. } => "weak_password",
             Reason::MfaRequired => "mfa_required",
             Reason::InvalidOtp => "invalid_otp",
+            Reason::InvalidPasskey => "invalid_passkey",
+            Reason::CeremonyNotFound => "ceremony_not_found",
+            Reason::CeremonyExpired => "ceremony_expired",
+            Reason::PasskeyAlreadyRegistered => "passkey_already_registered",
+            Reason::InvalidPasskeyName => "invalid_passkey_name",
+            Reason::PasskeysUnavailable => "passkeys_unavailable",
             Reason::MfaAlreadyEnabled => "mfa_already_enabled",
             Reason::MfaNotStarted => "mfa_not_started",
             Reason::StepUpRequired => "step_up_required",
@@ -158,14 +178,19 @@ impl Reason {
             Reason::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Reason::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Reason::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Reason::ServiceUnavailable { .. } | Reason::DatabaseUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Reason::ServiceUnavailable { .. }
+            | Reason::DatabaseUnavailable
+            | Reason::PasskeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Reason::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Reason::Unauthorized | Reason::InvalidCredentials | Reason::MfaRequired => {
                 StatusCode::UNAUTHORIZED
             }
-            Reason::InvalidOtp => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::InvalidOtp
+            | Reason::InvalidPasskey
+            | Reason::CeremonyNotFound
+            | Reason::InvalidPasskeyName => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::CeremonyExpired => StatusCode::GONE,
+            Reason::PasskeyAlreadyRegistered => StatusCode::CONFLICT,
             Reason::MfaAlreadyEnabled | Reason::MfaNotStarted | Reason::NotFrozen => {
                 StatusCode::CONFLICT
             }
@@ -291,8 +316,32 @@ impl Reason {
                 ),
             },
             Reason::MfaRequired => Texts {
-                en: text("One-time code needed", "This account has two-factor authentication: send the code from your authenticator app (or a recovery code) as `otp`."),
-                zh_cn: text("需要动态验证码", "此账户已开启双重验证：请在 `otp` 中提供身份验证器应用中的验证码（或一个恢复码）。"),
+                en: text("Second factor needed", "This account has two-factor authentication: send the code from your authenticator app (or a recovery code) as `otp`, or sign with a passkey and send it as `passkey`."),
+                zh_cn: text("需要第二重验证", "此账户已开启双重验证：请在 `otp` 中提供身份验证器应用中的验证码（或一个恢复码），或用通行密钥签名并放在 `passkey` 中。"),
+            },
+            Reason::InvalidPasskey => Texts {
+                en: text("Passkey not accepted", "The passkey could not be verified for this account. Try again with a new challenge, or use another sign-in method."),
+                zh_cn: text("通行密钥未通过验证", "无法为此账户验证该通行密钥。请获取新的验证请求后重试，或改用其他登录方式。"),
+            },
+            Reason::CeremonyNotFound => Texts {
+                en: text("Unknown passkey request", "This passkey request does not exist or was already used; each one works once. Start a new one."),
+                zh_cn: text("通行密钥请求无效", "该通行密钥请求不存在或已被使用，每个请求只能使用一次。请重新发起。"),
+            },
+            Reason::CeremonyExpired => Texts {
+                en: text("Passkey request expired", "This passkey request is older than 5 minutes. Start a new one."),
+                zh_cn: text("通行密钥请求已过期", "该通行密钥请求已超过 5 分钟。请重新发起。"),
+            },
+            Reason::PasskeyAlreadyRegistered => Texts {
+                en: text("Passkey already registered", "This passkey is already registered."),
+                zh_cn: text("通行密钥已注册", "该通行密钥已经注册过了。"),
+            },
+            Reason::InvalidPasskeyName => Texts {
+                en: text("Invalid passkey name", "Name the passkey with 1 to 64 characters, without line breaks."),
+                zh_cn: text("通行密钥名称无效", "请使用 1 到 64 个字符为通行密钥命名，不能包含换行。"),
+            },
+            Reason::PasskeysUnavailable => Texts {
+                en: text("Passkeys unavailable", "Passkeys are not available on this server: its public address is not a domain name. The operator must set public_url to localhost or a DNS name."),
+                zh_cn: text("通行密钥不可用", "此服务器暂不支持通行密钥：其公开地址不是域名。运营方需要将 public_url 设置为 localhost 或一个域名。"),
             },
             Reason::InvalidOtp => Texts {
                 en: text("Wrong one-time code", "The code is wrong, expired or already used. Codes change every 30 seconds; check your device's clock."),
@@ -592,6 +641,12 @@ mod tests {
             Reason::InvalidOtp,
             Reason::MfaAlreadyEnabled,
             Reason::MfaNotStarted,
+            Reason::InvalidPasskey,
+            Reason::CeremonyNotFound,
+            Reason::CeremonyExpired,
+            Reason::PasskeyAlreadyRegistered,
+            Reason::InvalidPasskeyName,
+            Reason::PasskeysUnavailable,
             Reason::StepUpRequired,
             Reason::NotFrozen,
             Reason::InvalidAntiPhishingCode,
@@ -641,7 +696,10 @@ mod tests {
         for reason in every_reason() {
             let ours = matches!(
                 reason,
-                Reason::Internal | Reason::DatabaseUnavailable | Reason::ServiceUnavailable { .. }
+                Reason::Internal
+                    | Reason::DatabaseUnavailable
+                    | Reason::ServiceUnavailable { .. }
+                    | Reason::PasskeysUnavailable
             );
             assert_eq!(reason.status().is_server_error(), ours, "{reason:?}");
         }

@@ -3,6 +3,7 @@
 mod ledger_model;
 mod ledger_writer;
 mod mail;
+mod passkeys;
 mod schema;
 mod users;
 

@@ -31,6 +31,7 @@ pub struct Me {
     /// `user`, `merchant`, `agent`, `supervisor` or `admin`.
     pub roles: Vec<String>,
     pub locale: String,
+    /// True with TOTP or at least one passkey.
     pub mfa_enabled: bool,
     pub frozen: bool,
     /// When a requested unfreeze takes effect (RFC 3339), while it is cooling off.
@@ -50,11 +51,13 @@ pub async fn me(
     State(state): State<AppState>,
     current: CurrentSession,
 ) -> Result<ApiJson<Me>, ApiError> {
+    // Either factor counts: a verified passkey is a second factor as much as TOTP.
     let mfa_enabled = state
         .db
         .totp_factor(&current.user.id)
         .await?
-        .is_some_and(|f| f.confirmed);
+        .is_some_and(|f| f.confirmed)
+        || state.db.passkey_count(&current.user.id).await? > 0;
     let user = current.user;
     let now = store::now_ms();
     Ok(ApiJson(Me {

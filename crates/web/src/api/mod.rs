@@ -11,6 +11,7 @@ pub mod email_verifications;
 pub mod freeze_links;
 pub mod health;
 pub mod me;
+pub mod passkeys;
 pub mod password_resets;
 pub mod security;
 pub mod sessions;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(sessions::router())
         .merge(me::router())
+        .merge(passkeys::router())
         .merge(security::router())
         .merge(email_verifications::router())
         .merge(password_resets::router())

@@ -8,6 +8,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::passkeys::{check_assertion, PasskeyAssertion};
 use crate::api::sessions::{failed_attempt, rfc3339, second_factor_ok};
 use crate::auth::{CurrentSession, RequestOrigin, SteppedUp, STEP_UP_TTL_MS};
 use crate::error::{ApiError, Problem, Reason};
@@ -22,13 +23,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/security-events", get(security_events))
 }
 
-/// Proof of identity: the second factor when the account has one, else the password.
+/// Proof of identity: the second factor when the account has one (TOTP or a passkey), else the
+/// password.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Proof {
     pub password: Option<String>,
     /// A TOTP code or a recovery code.
     pub otp: Option<String>,
+    /// Instead of `otp`: an answer to `POST /api/v1/passkey-challenges` signed by one of the
+    /// caller's passkeys. When present, `otp` is not looked at.
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 /// Checks `proof`; wrong answers count towards the account's lockout like failed log-ins.
@@ -51,9 +56,10 @@ async fn check_proof(
         .totp_factor(&user.id)
         .await?
         .filter(|f| f.confirmed);
+    let has_passkeys = state.db.passkey_count(&user.id).await? > 0;
     let mut ok = true;
     let mut missing = None;
-    if password_always || factor.is_none() {
+    if password_always || (factor.is_none() && !has_passkeys) {
         match proof.password {
             Some(password) => {
                 let hash = user.password_hash.clone();
@@ -66,18 +72,36 @@ async fn check_proof(
             None => missing = Some(Reason::InvalidCredentials),
         }
     }
-    if let Some(factor) = &factor {
+    // The second factor is checked only after a right password, so that a wrong password does
+    // not spend a code or a passkey challenge.
+    if let Some(assertion) = &proof.passkey {
+        if missing.is_none() && ok {
+            // Counts and logs its own failures, like a wrong code below.
+            check_assertion(
+                state,
+                origin,
+                assertion,
+                Some(&user.id),
+                "verification_failed",
+            )
+            .await?;
+        }
+    } else if let Some(factor) = &factor {
         match proof.otp.as_deref().filter(|o| !o.trim().is_empty()) {
             Some(otp) if ok => ok &= second_factor_ok(state, &user.id, factor, otp, origin).await?,
             Some(_) => {}
             None => missing = missing.or(Some(Reason::MfaRequired)),
         }
+    } else if has_passkeys {
+        missing = missing.or(Some(Reason::MfaRequired));
     }
     if let Some(reason) = missing {
         return Err(ApiError::new(reason));
     }
     if !ok {
-        let answer = if factor.is_some() {
+        let answer = if proof.passkey.is_some() {
+            Reason::InvalidPasskey
+        } else if factor.is_some() {
             Reason::InvalidOtp
         } else {
             Reason::InvalidCredentials
@@ -234,7 +258,8 @@ pub struct SecurityEventView {
     pub id: String,
     pub at: String,
     /// `login`, `login_failed`, `locked`, `mfa_enabled`, `mfa_failed`, `recovery_code_used`,
-    /// `step_up`, `session_revoked`, `frozen`, `unfreeze_requested`, `anti_phishing_code_set`, …
+    /// `step_up`, `session_revoked`, `frozen`, `unfreeze_requested`, `anti_phishing_code_set`,
+    /// `passkey_added`, `passkey_removed`, `passkey_possible_clone`, …
     pub kind: String,
     pub ip: String,
     pub user_agent: String,

@@ -3,7 +3,9 @@
 //! Failed log-ins are throttled twice: per address (429 after a burst, whoever is targeted) and
 //! per account (423 `account_locked` with the time left, growing with each lockout). While an
 //! account is locked its password is not even checked, so guessing stops; the owner can still
-//! reset the password. Unknown addresses cost the same hashing work as known ones.
+//! reset the password. Unknown addresses cost the same hashing work as known ones. The second
+//! factor is a TOTP code (`otp`) or a passkey answer (`passkey`, checked in `api::passkeys`);
+//! passwordless passkey sign-in lives there too and shares [`start_session`].
 
 use std::sync::OnceLock;
 
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use store::sessions::Origin;
 use utoipa::ToSchema;
 
+use crate::api::passkeys::{check_assertion, PasskeyAssertion};
 use crate::auth::{CurrentSession, RequestOrigin};
 use crate::error::{ApiError, Problem, Reason};
 use crate::json::ApiJson;
@@ -38,8 +41,11 @@ pub fn router() -> Router<AppState> {
 pub struct LogIn {
     pub email: String,
     pub password: String,
-    /// A one-time code, for accounts with a second factor.
+    /// A one-time code, for accounts with TOTP.
     pub otp: Option<String>,
+    /// Instead of `otp`: an answer to `POST /api/v1/passkey-challenges` signed by one of this
+    /// account's passkeys. When present, `otp` is not looked at.
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +73,9 @@ async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = LogIn,
     responses(
         (status = 201, description = "Logged in", body = NewSession),
-        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 401, description = "`invalid_credentials`, or `mfa_required` (send `otp` or `passkey`)", body = Problem),
+        (status = 410, description = "`ceremony_expired` (the passkey's challenge)", body = Problem),
+        (status = 422, description = "`invalid_otp`, `invalid_passkey` or `ceremony_not_found`", body = Problem),
         (status = 423, description = "`account_locked`, with `retry_after_s`", body = Problem),
         (status = 429, description = "`too_many_requests` from this address", body = Problem),
     ))]
@@ -127,12 +135,16 @@ pub async fn authenticate(
         .await?;
         return Err(error);
     }
-    if let Some(factor) = state
+    let totp = state
         .db
         .totp_factor(&user.id)
         .await?
-        .filter(|f| f.confirmed)
-    {
+        .filter(|f| f.confirmed);
+    if let Some(assertion) = &attempt.passkey {
+        // A passkey of another account, or none at all, fails like a wrong code: the password
+        // was right, so the failure counts against this account.
+        check_assertion(state, origin, assertion, Some(&user.id), "mfa_failed").await?;
+    } else if let Some(factor) = totp {
         let Some(otp) = attempt.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
             return Err(ApiError::new(Reason::MfaRequired));
         };
@@ -141,6 +153,8 @@ pub async fn authenticate(
                 failed_attempt(state, &user.id, origin, "mfa_failed", Reason::InvalidOtp).await?;
             return Err(error);
         }
+    } else if state.db.passkey_count(&user.id).await? > 0 {
+        return Err(ApiError::new(Reason::MfaRequired));
     }
     state.db.register_login_success(&account_key).await?;
     Ok(user)

@@ -158,6 +158,7 @@ async fn login(
         email: form.email.clone(),
         password: form.password,
         otp: None,
+        passkey: None,
     };
     let origin = ctx.origin.clone();
     match sessions::authenticate(&state, &origin, &attempt).await {
@@ -273,6 +274,10 @@ async fn verify_page(
 struct VerifyForm {
     #[serde(default)]
     otp: String,
+    #[serde(default)]
+    ceremony_id: String,
+    #[serde(default)]
+    credential: String,
     next: Option<String>,
 }
 
@@ -294,7 +299,7 @@ async fn verify(
         }
         Err(e) => return ctx.error(&e),
     };
-    match check_code(&state, &ctx, &user, &form.otp).await {
+    match check_code(&state, &ctx, &user, &form).await {
         Ok(()) => {
             // The pending session is spent whatever happens next.
             let _ = state
@@ -318,12 +323,12 @@ async fn verify(
     }
 }
 
-/// The second step: the same lockout and counting as the API's log-in with `otp`.
+/// The second step: the same lockout and counting as the API's log-in with `otp` or `passkey`.
 async fn check_code(
     state: &AppState,
     ctx: &PageCtx,
     user: &store::users::User,
-    otp: &str,
+    form: &VerifyForm,
 ) -> Result<(), ApiError> {
     let account_key = format!("account:{}", user.id);
     if let Some(wait) = state.db.throttle_locked_for_s(&account_key).await? {
@@ -331,16 +336,33 @@ async fn check_code(
             retry_after_s: wait,
         }));
     }
-    let Some(factor) = state
+    if !form.credential.trim().is_empty() {
+        let assertion = passkey_assertion(&form.ceremony_id, &form.credential)?;
+        crate::api::passkeys::check_assertion(
+            state,
+            &ctx.origin,
+            &assertion,
+            Some(&user.id),
+            "mfa_failed",
+        )
+        .await?;
+        state.db.register_login_success(&account_key).await?;
+        return Ok(());
+    }
+    let totp = state
         .db
         .totp_factor(&user.id)
         .await?
-        .filter(|f| f.confirmed)
-    else {
-        // The factor was removed in between; the password alone was checked already.
-        return Ok(());
+        .filter(|f| f.confirmed);
+    let Some(factor) = totp else {
+        // No TOTP: a passkey is the only second factor left, and it was not given. (Were every
+        // factor removed in between, the password alone has been checked already.)
+        if state.db.passkeys_for_user(&user.id).await?.is_empty() {
+            return Ok(());
+        }
+        return Err(ApiError::new(Reason::MfaRequired));
     };
-    let otp = otp.trim();
+    let otp = form.otp.trim();
     if otp.is_empty() {
         return Err(ApiError::new(Reason::MfaRequired));
     }
@@ -356,6 +378,19 @@ async fn check_code(
         Reason::InvalidOtp,
     )
     .await?)
+}
+
+/// A passkey answer posted through a form: the ceremony id and the credential as JSON text.
+pub fn passkey_assertion(
+    ceremony_id: &str,
+    credential: &str,
+) -> Result<crate::api::passkeys::PasskeyAssertion, ApiError> {
+    let credential =
+        serde_json::from_str(credential).map_err(|_| ApiError::new(Reason::InvalidPasskey))?;
+    Ok(crate::api::passkeys::PasskeyAssertion {
+        ceremony_id: ceremony_id.to_owned(),
+        credential,
+    })
 }
 
 async fn logout(

@@ -325,6 +325,7 @@ impl ProofForm {
         security::Proof {
             password: some(self.password),
             otp: some(self.otp),
+            passkey: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 pub(crate) mod mail;
 mod pages;
+mod passkeys;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
