@@ -1,6 +1,8 @@
 //! Black-box tests of the `okwallet` binary: command line, configuration, the demo server,
-//! crash safety under SIGKILL, and several writer processes on one database.
+//! crash safety under SIGKILL, several writer processes on one database, and the pages in real
+//! Chromium.
 
+mod browser;
 mod cli;
 mod crash;
 mod processes;
