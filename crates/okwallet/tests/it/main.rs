@@ -1,7 +1,8 @@
 //! Black-box tests of the `okwallet` binary: command line, configuration, the demo server,
-//! crash safety under SIGKILL, several writer processes on one database, and mail through a
-//! real SMTP server.
+//! crash safety under SIGKILL, several writer processes on one database, mail through a real
+//! SMTP server, and the pages in real Chromium.
 
+mod browser;
 mod cli;
 mod crash;
 mod mail;

@@ -299,7 +299,10 @@ async fn freeze(
     let origin = RequestOrigin(ctx.origin.clone());
     match me::freeze(State(state), origin, current).await {
         Ok(_) => {
+            // Every session, this one included, has just ended: the page must not offer the
+            // signed-in navigation (a log-out button with a dead session's token).
             ctx.clear_session_cookie();
+            ctx.current = None;
             ctx.message(
                 StatusCode::OK,
                 ctx.t("frozen.done.title"),

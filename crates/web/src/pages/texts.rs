@@ -21,6 +21,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.login", "Log in", "登录"),
     ("nav.signup", "Sign up", "注册"),
     ("nav.other_lang", "中文", "English"),
+    ("demo.label", "Demo mode", "演示模式"),
     ("demo.banner", "Demo mode: accounts, balances and chains here are simulated; nothing is real money.", "演示模式：此处的账户、余额和区块链均为模拟，不涉及真实资金。"),
     ("footer.official", "We will never ask for your password, one-time codes or recovery codes — not by phone, chat or email.", "我们绝不会通过电话、聊天或邮件向您索要密码、验证码或恢复码。"),
     ("error.request_id", "request id", "请求编号"),
