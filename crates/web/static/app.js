@@ -1,8 +1,160 @@
-// okwallet's only script: progressive enhancement. Every page works without it.
+// okwallet's only script: progressive enhancement. Every page works without it, except the
+// passkey buttons, which need the browser's WebAuthn API and are hidden where it is missing.
 
 // Forms that do something drastic ask once more before they post.
 for (const form of document.querySelectorAll("form[data-confirm]")) {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+}
+
+// --- passkeys ---------------------------------------------------------------------------------
+// The server speaks base64url for every binary field (webauthn-rs); the browser wants bytes.
+
+const fromB64u = (text) => {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const raw = atob(b64 + "===".slice((b64.length + 3) % 4));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0)).buffer;
+};
+const toB64u = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+function requestOptions(options) {
+  const pk = options.publicKey;
+  pk.challenge = fromB64u(pk.challenge);
+  for (const c of pk.allowCredentials || []) c.id = fromB64u(c.id);
+  return pk;
+}
+
+function creationOptions(options) {
+  const pk = options.publicKey;
+  pk.challenge = fromB64u(pk.challenge);
+  pk.user.id = fromB64u(pk.user.id);
+  for (const c of pk.excludeCredentials || []) c.id = fromB64u(c.id);
+  return pk;
+}
+
+function assertionJSON(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: toB64u(cred.rawId),
+    type: cred.type,
+    response: {
+      authenticatorData: toB64u(r.authenticatorData),
+      clientDataJSON: toB64u(r.clientDataJSON),
+      signature: toB64u(r.signature),
+      userHandle: r.userHandle ? toB64u(r.userHandle) : null,
+    },
+    clientExtensionResults: cred.getClientExtensionResults(),
+  };
+}
+
+function attestationJSON(cred) {
+  const r = cred.response;
+  return {
+    id: cred.id,
+    rawId: toB64u(cred.rawId),
+    type: cred.type,
+    response: {
+      attestationObject: toB64u(r.attestationObject),
+      clientDataJSON: toB64u(r.clientDataJSON),
+      transports: r.getTransports ? r.getTransports() : [],
+    },
+    clientExtensionResults: cred.getClientExtensionResults(),
+  };
+}
+
+function showError(scope, message) {
+  const box = scope.querySelector("[data-passkey-error]");
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+}
+
+const supported = typeof window.PublicKeyCredential === "function";
+
+// A fresh passkey answer from a public challenge.
+async function answerChallenge() {
+  const answer = await fetch("/api/v1/passkey-challenges", { method: "POST" });
+  const body = await answer.json();
+  if (!answer.ok) throw new Error(body.detail || answer.statusText);
+  const cred = await navigator.credentials.get({ publicKey: requestOptions(body.options) });
+  return { ceremony_id: body.ceremony_id, credential: JSON.stringify(assertionJSON(cred)) };
+}
+
+// Forms whose proof is a passkey (accounts whose only second factor is one) carry hidden
+// proof fields; fill them from the authenticator before the form goes.
+async function fillProof(form) {
+  const field = form.elements.proof_credential;
+  if (!field || field.value) return;
+  const proof = await answerChallenge();
+  form.elements.proof_ceremony_id.value = proof.ceremony_id;
+  field.value = proof.credential;
+}
+
+for (const form of document.querySelectorAll("form[data-passkey-proof]")) {
+  if (!form.elements.proof_credential || form.dataset.passkeyCreate) continue;
+  form.addEventListener("submit", async (event) => {
+    if (form.elements.proof_credential.value) return;
+    event.preventDefault();
+    try {
+      await fillProof(form);
+      form.submit();
+    } catch (error) {
+      showError(form, error.message || String(error));
+    }
+  });
+}
+
+// Sign in (or the second step) with a passkey: answer a challenge, post it with the form.
+for (const button of document.querySelectorAll("[data-passkey-get]")) {
+  const form = document.getElementById(button.dataset.passkeyGet);
+  if (!supported) { button.hidden = true; continue; }
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const proof = await answerChallenge();
+      form.elements.ceremony_id.value = proof.ceremony_id;
+      form.elements.credential.value = proof.credential;
+      for (const input of form.querySelectorAll("input[required]")) input.required = false;
+      form.submit();
+    } catch (error) {
+      // A spent proof cannot be used twice: the next try answers a new challenge.
+      if (form.elements.proof_credential) form.elements.proof_credential.value = "";
+      showError(form, error.message || String(error));
+      button.disabled = false;
+    }
+  });
+}
+
+// Add a passkey: the form's proof buys creation options, the browser makes the credential,
+// and the form posts it.
+for (const form of document.querySelectorAll("form[data-passkey-create]")) {
+  if (!supported) { form.hidden = true; continue; }
+  form.addEventListener("submit", async (event) => {
+    if (form.elements.credential.value) return;
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await fillProof(form);
+      const answer = await fetch(form.dataset.passkeyCreate, {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+      });
+      const body = await answer.json();
+      if (!answer.ok) throw new Error(body.detail || answer.statusText);
+      const cred = await navigator.credentials.create({ publicKey: creationOptions(body.options) });
+      form.elements.ceremony_id.value = body.ceremony_id;
+      form.elements.credential.value = JSON.stringify(attestationJSON(cred));
+      form.submit();
+    } catch (error) {
+      // A spent proof cannot be used twice: the next try answers a new challenge.
+      if (form.elements.proof_credential) form.elements.proof_credential.value = "";
+      showError(form, error.message || String(error));
+      button.disabled = false;
+    }
   });
 }

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/signup", get(signup_page).post(signup))
         .route("/login", get(login_page).post(login))
         .route("/login/verify", get(verify_page).post(verify))
+        .route("/login/passkey", post(passkey_login))
         .route("/logout", post(logout))
 }
 
@@ -232,6 +233,19 @@ struct VerifyPage<'a> {
     ctx: &'a PageCtx,
     next: String,
     error: Option<String>,
+    has_totp: bool,
+    has_passkey: bool,
+}
+
+/// Which second factors the person has, so the code step offers only what works.
+async fn factors(state: &AppState, user_id: &str) -> Result<(bool, bool), ApiError> {
+    let totp = state
+        .db
+        .totp_factor(user_id)
+        .await?
+        .is_some_and(|f| f.confirmed);
+    let passkey = !state.db.passkeys_for_user(user_id).await?.is_empty();
+    Ok((totp, passkey))
 }
 
 /// The half-finished log-in the pending cookie names, if it is still live.
@@ -256,16 +270,22 @@ async fn verify_page(
     Query(q): Query<NextQuery>,
 ) -> Response {
     let next = safe_next(q.next.as_deref());
-    match pending_login(&state, &headers).await {
-        Ok(Some(_)) => ctx.render(
+    let user = match pending_login(&state, &headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return ctx.see_other("/login"),
+        Err(e) => return ctx.error(&e),
+    };
+    match factors(&state, &user.id).await {
+        Ok((has_totp, has_passkey)) => ctx.render(
             StatusCode::OK,
             &VerifyPage {
                 ctx: &ctx,
                 next,
                 error: None,
+                has_totp,
+                has_passkey,
             },
         ),
-        Ok(None) => ctx.see_other("/login"),
         Err(e) => ctx.error(&e),
     }
 }
@@ -310,12 +330,18 @@ async fn verify(
         }
         Err(e) if e.status().is_client_error() => {
             let problem = e.problem(ctx.lang, None);
+            let (has_totp, has_passkey) = match factors(&state, &user.id).await {
+                Ok(found) => found,
+                Err(e) => return ctx.error(&e),
+            };
             ctx.render(
                 e.status(),
                 &VerifyPage {
                     ctx: &ctx,
                     next,
                     error: Some(problem.detail),
+                    has_totp,
+                    has_passkey,
                 },
             )
         }
@@ -391,6 +417,67 @@ pub fn passkey_assertion(
         ceremony_id: ceremony_id.to_owned(),
         credential,
     })
+}
+
+#[derive(Deserialize)]
+struct PasskeyLoginForm {
+    #[serde(default)]
+    ceremony_id: String,
+    #[serde(default)]
+    credential: String,
+    next: Option<String>,
+}
+
+/// Passwordless sign-in: the page's script answered a challenge from
+/// `POST /api/v1/passkey-challenges` and posts the answer here, as a form, so that the cookie
+/// and the redirect work as for a password log-in.
+async fn passkey_login(
+    State(state): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<PasskeyLoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let result: Result<String, ApiError> = async {
+        if let Some(wait) = state
+            .db
+            .throttle_locked_for_s(&format!("ip:{}", ctx.origin.ip))
+            .await?
+        {
+            return Err(ApiError::too_many_requests(wait));
+        }
+        let assertion = passkey_assertion(&form.ceremony_id, &form.credential)?;
+        let passkey = crate::api::passkeys::check_assertion(
+            &state,
+            &ctx.origin,
+            &assertion,
+            None,
+            "login_failed",
+        )
+        .await?;
+        state
+            .db
+            .register_login_success(&format!("account:{}", passkey.user_id))
+            .await?;
+        Ok(passkey.user_id)
+    }
+    .await;
+    match result {
+        Ok(user_id) => finish_login(&state, ctx, &user_id, &next).await,
+        Err(e) if e.status().is_client_error() => {
+            let locked = matches!(e.reason(), Reason::AccountLocked { .. });
+            let problem = e.problem(ctx.lang, None);
+            ctx.render(
+                e.status(),
+                &LoginPage {
+                    ctx: &ctx,
+                    email: String::new(),
+                    next,
+                    error: Some(problem.detail),
+                    locked,
+                },
+            )
+        }
+        Err(e) => ctx.error(&e),
+    }
 }
 
 async fn logout(

@@ -31,6 +31,9 @@ pub fn router() -> Router<AppState> {
         .route("/security/totp/confirm", post(totp_confirm))
         .route("/security/anti-phishing", post(set_anti_phishing))
         .route("/security/email-verification", post(resend_verification))
+        .route("/security/passkeys/options", post(passkey_options))
+        .route("/security/passkeys", post(passkey_add))
+        .route("/security/passkeys/{id}/remove", post(passkey_remove))
 }
 
 /// One line of the checklist: whether it is done, and where to go to do it.
@@ -65,12 +68,30 @@ pub async fn checklist(
             href: "/security#two-factor",
         },
         CheckItem {
+            done: !state
+                .db
+                .passkeys_for_user(&current.user.id)
+                .await?
+                .is_empty(),
+            label_key: "checklist.passkey",
+            action_key: "checklist.passkey.action",
+            href: "/security#passkeys",
+        },
+        CheckItem {
             done: current.user.anti_phishing_code.is_some(),
             label_key: "checklist.anti_phishing",
             action_key: "checklist.anti_phishing.action",
             href: "/security#anti-phishing",
         },
     ])
+}
+
+/// A passkey as the security centre lists it.
+pub struct PasskeyLine {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
 }
 
 /// A session as the device list shows it.
@@ -101,6 +122,8 @@ struct Centre<'a> {
     checklist: Vec<CheckItem>,
     totp_enabled: bool,
     recovery_codes_left: i64,
+    passkeys: Vec<PasskeyLine>,
+    has_passkey: bool,
     devices: Vec<DeviceLine>,
     events: Vec<EventLine>,
     anti_phishing_code: Option<String>,
@@ -193,6 +216,18 @@ async fn render_centre(
         } else {
             0
         };
+        let passkeys: Vec<PasskeyLine> = state
+            .db
+            .passkeys_for_user(&user.id)
+            .await?
+            .into_iter()
+            .map(|p| PasskeyLine {
+                created: page_time(p.created_at_ms),
+                last_used: p.last_used_at_ms.map_or_else(|| "—".to_owned(), page_time),
+                id: p.id,
+                name: p.name,
+            })
+            .collect();
         let devices = state
             .db
             .sessions_for_user(&user.id)
@@ -228,6 +263,8 @@ async fn render_centre(
             checklist: checklist(state, current).await?,
             totp_enabled,
             recovery_codes_left,
+            has_passkey: !passkeys.is_empty(),
+            passkeys,
             devices,
             events,
             anti_phishing_code: user.anti_phishing_code.clone(),
@@ -314,22 +351,35 @@ async fn freeze(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ProofForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
     otp: String,
+    /// A passkey's answer, filled in by the page's script.
+    #[serde(default)]
+    proof_ceremony_id: String,
+    #[serde(default)]
+    proof_credential: String,
 }
 
 impl ProofForm {
-    fn proof(self) -> security::Proof {
+    fn proof(self) -> Result<security::Proof, ApiError> {
         let some = |s: String| Some(s).filter(|s| !s.trim().is_empty());
-        security::Proof {
+        let passkey = if self.proof_credential.trim().is_empty() {
+            None
+        } else {
+            Some(super::account::passkey_assertion(
+                &self.proof_ceremony_id,
+                &self.proof_credential,
+            )?)
+        };
+        Ok(security::Proof {
             password: some(self.password),
             otp: some(self.otp),
-            passkey: None,
-        }
+            passkey,
+        })
     }
 }
 
@@ -341,12 +391,16 @@ async fn unfreeze(
         return ctx.to_login();
     };
     let origin = RequestOrigin(ctx.origin.clone());
-    let result = security::unfreeze(
-        State(state.clone()),
-        origin,
-        current.clone(),
-        ApiJson(form.proof()),
-    )
+    let result = async {
+        let proof = form.proof()?;
+        security::unfreeze(
+            State(state.clone()),
+            origin,
+            current.clone(),
+            ApiJson(proof),
+        )
+        .await
+    }
     .await
     .map(|_| "security.unfreeze.done");
     after(&state, &ctx, &current, result).await
@@ -520,10 +574,8 @@ async fn totp_confirm(
 struct AntiPhishingForm {
     #[serde(default)]
     code: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    otp: String,
+    #[serde(flatten)]
+    proof: ProofForm,
 }
 
 /// Sets the anti-phishing code, stepping up first with the proof on the same form.
@@ -535,21 +587,7 @@ async fn set_anti_phishing(
         return ctx.to_login();
     };
     let result: Result<&'static str, ApiError> = async {
-        let proof = ProofForm {
-            password: form.password,
-            otp: form.otp,
-        }
-        .proof();
-        let origin = RequestOrigin(ctx.origin.clone());
-        security::step_up(
-            State(state.clone()),
-            origin,
-            current.clone(),
-            ApiJson(proof),
-        )
-        .await?;
-        let mut stepped = current.clone();
-        stepped.session.stepped_up_at_ms = Some(store::now_ms());
+        let SteppedUp(stepped) = step_up_with(&state, &ctx, &current, form.proof).await?;
         let body = security::AntiPhishingCode {
             code: form.code.trim().to_owned(),
         };
@@ -577,6 +615,129 @@ async fn resend_verification(
     let result = crate::api::email_verifications::resend(State(state.clone()), current.clone())
         .await
         .map(|_| "security.email.sent");
+    after(&state, &ctx, &current, result).await
+}
+
+/// The session as a stepped-up one, when its step-up is still fresh.
+fn fresh_step_up(current: &CurrentSession) -> Result<SteppedUp, ApiError> {
+    let fresh = current
+        .session
+        .stepped_up_at_ms
+        .is_some_and(|at| store::now_ms().saturating_sub(at) < crate::auth::STEP_UP_TTL_MS);
+    if fresh {
+        Ok(SteppedUp(current.clone()))
+    } else {
+        Err(ApiError::new(Reason::StepUpRequired))
+    }
+}
+
+/// Proves who is there with the form's password or code, then answers the session stepped up.
+async fn step_up_with(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentSession,
+    proof: ProofForm,
+) -> Result<SteppedUp, ApiError> {
+    let origin = RequestOrigin(ctx.origin.clone());
+    security::step_up(
+        State(state.clone()),
+        origin,
+        current.clone(),
+        ApiJson(proof.proof()?),
+    )
+    .await?;
+    let mut stepped = current.clone();
+    stepped.session.stepped_up_at_ms = Some(store::now_ms());
+    Ok(SteppedUp(stepped))
+}
+
+#[derive(Deserialize)]
+struct PasskeyOptionsForm {
+    #[serde(flatten)]
+    proof: ProofForm,
+}
+
+/// Step one of adding a passkey, called by the page's script: proves who is there and answers
+/// the options for `navigator.credentials.create()` as JSON.
+async fn passkey_options(
+    State(state): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<PasskeyOptionsForm>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let Some(current) = signed_in(&ctx) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let result = async {
+        let stepped = step_up_with(&state, &ctx, &current, form.proof).await?;
+        crate::api::passkeys::start_registration(State(state.clone()), stepped).await
+    }
+    .await;
+    match result {
+        Ok((status, ApiJson(started))) => (status, axum::Json(started)).into_response(),
+        Err(e) => {
+            e.log();
+            let problem = e.problem(ctx.lang, None);
+            (e.status(), axum::Json(problem)).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PasskeyAddForm {
+    #[serde(default)]
+    ceremony_id: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// Step two: the browser's new credential, posted as a form, kept under the chosen name.
+async fn passkey_add(
+    State(state): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<PasskeyAddForm>,
+) -> Response {
+    let Some(current) = signed_in(&ctx) else {
+        return ctx.to_login();
+    };
+    let result: Result<&'static str, ApiError> = async {
+        let stepped = fresh_step_up(&current)?;
+        let credential = serde_json::from_str(&form.credential)
+            .map_err(|_| ApiError::new(Reason::InvalidPasskey))?;
+        let body = crate::api::passkeys::NewPasskey {
+            ceremony_id: form.ceremony_id,
+            credential,
+            name: Some(form.name.trim().to_owned()).filter(|n| !n.is_empty()),
+        };
+        let origin = RequestOrigin(ctx.origin.clone());
+        crate::api::passkeys::finish_registration(
+            State(state.clone()),
+            origin,
+            stepped,
+            ApiJson(body),
+        )
+        .await?;
+        Ok("security.passkeys.added")
+    }
+    .await;
+    after(&state, &ctx, &current, result).await
+}
+
+async fn passkey_remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm { ctx, form }: CsrfForm<ProofForm>,
+) -> Response {
+    let Some(current) = signed_in(&ctx) else {
+        return ctx.to_login();
+    };
+    let result: Result<&'static str, ApiError> = async {
+        let stepped = step_up_with(&state, &ctx, &current, form).await?;
+        let origin = RequestOrigin(ctx.origin.clone());
+        crate::api::passkeys::remove(State(state.clone()), origin, stepped, Path(id)).await?;
+        Ok("security.passkeys.removed")
+    }
+    .await;
     after(&state, &ctx, &current, result).await
 }
 

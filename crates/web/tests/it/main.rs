@@ -3,7 +3,7 @@
 
 mod accounts;
 pub(crate) mod mail;
-mod pages;
+pub(crate) mod pages;
 mod passkeys;
 
 use std::sync::{Arc, Mutex, OnceLock};

@@ -12,30 +12,30 @@ use crate::accounts::STRONG;
 use crate::App;
 
 /// A browser-like client: keeps cookies, never follows redirects, sends forms.
-struct Browser {
+pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: BTreeMap<String, String>,
     lang: &'static str,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
     /// The value of the hidden CSRF field on the page.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
         let start = self.body.find(marker).expect("a form with a CSRF token") + marker.len();
         self.body[start..].split('"').next().unwrap().to_owned()
     }
 
-    fn cookie_line(&self, name: &str) -> Option<&String> {
+    pub(crate) fn cookie_line(&self, name: &str) -> Option<&String> {
         self.set_cookies
             .iter()
             .find(|c| c.starts_with(&format!("{name}=")))
@@ -43,7 +43,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(app: &App) -> Browser {
+    pub(crate) fn new(app: &App) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -55,7 +55,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -63,7 +63,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn keep(&mut self, response: reqwest::Response) -> Page {
+    pub(crate) async fn keep(&mut self, response: reqwest::Response) -> Page {
         let set_cookies: Vec<String> = response
             .headers()
             .get_all("set-cookie")
@@ -91,7 +91,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -103,7 +103,7 @@ impl Browser {
         self.keep(response).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -117,7 +117,7 @@ impl Browser {
     }
 
     /// Posts `form` with the CSRF token of the page at `from`, as a person filling it in would.
-    async fn submit(&mut self, from: &str, action: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&mut self, from: &str, action: &str, form: &[(&str, &str)]) -> Page {
         let page = self.get(from).await;
         assert_eq!(page.status, 200, "{from}: {}", page.body);
         let csrf = page.csrf();
@@ -126,7 +126,7 @@ impl Browser {
         self.post(action, &fields).await
     }
 
-    async fn log_in(&mut self, email: &str, password: &str) -> Page {
+    pub(crate) async fn log_in(&mut self, email: &str, password: &str) -> Page {
         self.submit(
             "/login",
             "/login",

@@ -805,3 +805,157 @@ both_backends!(challenges_are_throttled_per_address, |backend| async move {
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 });
+
+both_backends!(
+    passkeys_through_the_pages_add_sign_in_and_guard_the_code_step,
+    |backend| async move {
+        use crate::pages::Browser;
+        let app = App::spawn(backend).await;
+        app.sign_up("quinn@example.com").await;
+        let mut browser = Browser::new(&app);
+        assert_eq!(
+            browser.log_in("quinn@example.com", STRONG).await.status,
+            303
+        );
+        let mut device = Device::new();
+
+        // Adding: the wrong password buys no options; the right one does.
+        let csrf = browser.get("/security").await.csrf();
+        let page = browser
+            .post(
+                "/security/passkeys/options",
+                &[("csrf", csrf.as_str()), ("password", "not the password")],
+            )
+            .await;
+        assert_eq!(page.status, 401, "{}", page.body);
+        let page = browser
+            .post(
+                "/security/passkeys/options",
+                &[("csrf", csrf.as_str()), ("password", STRONG)],
+            )
+            .await;
+        assert_eq!(page.status, 201, "{}", page.body);
+        let started: Value = serde_json::from_str(&page.body).unwrap();
+        let credential = device.create(&started["options"]);
+        let credential = credential.to_string();
+        let ceremony = started["ceremony_id"].as_str().unwrap().to_owned();
+        let page = browser
+            .post(
+                "/security/passkeys",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("ceremony_id", ceremony.as_str()),
+                    ("credential", credential.as_str()),
+                    ("name", "Quinn's laptop"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("Quinn&#39;s laptop") || page.body.contains("Quinn&#x27;s laptop"),
+            "{}",
+            page.body
+        );
+        browser.submit("/", "/logout", &[]).await;
+
+        // The password alone no longer opens the account: the code step wants the passkey.
+        let page = browser.log_in("quinn@example.com", STRONG).await;
+        assert!(page
+            .location
+            .as_deref()
+            .unwrap()
+            .starts_with("/login/verify"));
+        let page = browser.get("/login/verify").await;
+        assert!(page.body.contains("data-passkey-get"), "{}", page.body);
+        assert!(
+            !page.body.contains("name=\"otp\""),
+            "no TOTP field without TOTP"
+        );
+        let page = browser.submit("/login/verify", "/login/verify", &[]).await;
+        assert_eq!(page.status, 401, "{}", page.body);
+        assert!(page.cookie_line("okw_session").is_none());
+        let answer = app.assertion(&mut device).await;
+        let (ceremony, credential) = (
+            answer["ceremony_id"].as_str().unwrap().to_owned(),
+            answer["credential"].to_string(),
+        );
+        let page = browser
+            .submit(
+                "/login/verify",
+                "/login/verify",
+                &[("ceremony_id", &ceremony), ("credential", &credential)],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert!(page.cookie_line("okw_session").is_some());
+        browser.submit("/", "/logout", &[]).await;
+
+        // Passwordless: the answer posted from the log-in page signs in; a replay does not.
+        let answer = app.assertion(&mut device).await;
+        let (ceremony, credential) = (
+            answer["ceremony_id"].as_str().unwrap().to_owned(),
+            answer["credential"].to_string(),
+        );
+        let fields = [
+            ("ceremony_id", ceremony.as_str()),
+            ("credential", credential.as_str()),
+            ("next", "/security"),
+        ];
+        let page = browser.submit("/login", "/login/passkey", &fields).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(page.location.as_deref(), Some("/security"));
+        let mut other = Browser::new(&app);
+        let page = other.submit("/login", "/login/passkey", &fields).await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        let page = other
+            .submit(
+                "/login",
+                "/login/passkey",
+                &[("ceremony_id", "x"), ("credential", "{not json")],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+
+        // Removing needs a fresh proof: for this account, the passkey itself.
+        let passkeys = app
+            .state
+            .db
+            .passkeys_for_user(
+                &app.state
+                    .db
+                    .user_by_email(&identity::Email::parse("quinn@example.com").unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            )
+            .await
+            .unwrap();
+        let remove = format!("/security/passkeys/{}/remove", passkeys[0].id);
+        let page = browser
+            .submit("/security", &remove, &[("password", STRONG)])
+            .await;
+        assert_eq!(
+            page.status, 422,
+            "the password alone is not a second factor"
+        );
+        assert!(page.body.contains("Quinn"));
+        let answer = app.assertion(&mut device).await;
+        let (ceremony, credential) = (
+            answer["ceremony_id"].as_str().unwrap().to_owned(),
+            answer["credential"].to_string(),
+        );
+        let page = browser
+            .submit(
+                "/security",
+                &remove,
+                &[
+                    ("proof_ceremony_id", ceremony.as_str()),
+                    ("proof_credential", credential.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(!page.body.contains("Quinn"));
+    }
+);
