@@ -137,6 +137,27 @@ impl FromRequestParts<AppState> for SteppedUp {
     }
 }
 
+/// The guard every money-moving route takes (withdrawals, transfers, conversions, payments): a
+/// session whose account is not frozen; otherwise 403 `account_frozen`. Whether the account's
+/// withdrawals are paused after a security change is the withdrawal route's own check, since
+/// the other movements stay allowed then.
+pub struct MayMoveMoney(pub CurrentSession);
+
+impl FromRequestParts<AppState> for MayMoveMoney {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let current = CurrentSession::from_request_parts(parts, state).await?;
+        if current.user.is_frozen(store::now_ms()) {
+            return Err(ApiError::new(Reason::AccountFrozen));
+        }
+        Ok(MayMoveMoney(current))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

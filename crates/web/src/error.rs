@@ -83,6 +83,8 @@ pub enum Reason {
     StepUpRequired,
     /// Unfreezing an account that is not frozen (or already cooling off).
     NotFrozen,
+    /// The owner froze the account: no money moves until the unfreeze takes effect.
+    AccountFrozen,
     /// The anti-phishing code breaks the rules.
     InvalidAntiPhishingCode,
     /// A link's token (from an email) is malformed or names nothing.
@@ -161,6 +163,7 @@ impl Reason {
             Reason::MfaNotStarted => "mfa_not_started",
             Reason::StepUpRequired => "step_up_required",
             Reason::NotFrozen => "not_frozen",
+            Reason::AccountFrozen => "account_frozen",
             Reason::InvalidAntiPhishingCode => "invalid_anti_phishing_code",
             Reason::InvalidToken => "invalid_token",
             Reason::ExpiredToken => "expired_token",
@@ -194,7 +197,7 @@ impl Reason {
             Reason::MfaAlreadyEnabled | Reason::MfaNotStarted | Reason::NotFrozen => {
                 StatusCode::CONFLICT
             }
-            Reason::StepUpRequired => StatusCode::FORBIDDEN,
+            Reason::StepUpRequired | Reason::AccountFrozen => StatusCode::FORBIDDEN,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
             Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
@@ -358,6 +361,10 @@ impl Reason {
             Reason::StepUpRequired => Texts {
                 en: text("Confirm it is you", "This action needs a fresh confirmation: verify with your second factor (or password) at POST /api/v1/me/step-up, then try again within 10 minutes."),
                 zh_cn: text("请确认是您本人", "此操作需要重新验证身份：请先在 POST /api/v1/me/step-up 用双重验证（或密码）确认，然后在 10 分钟内重试。"),
+            },
+            Reason::AccountFrozen => Texts {
+                en: text("Account frozen", "This account is frozen, so no money can move. If you froze it, request the unfreeze in the security centre; it takes effect after the cooling-off period."),
+                zh_cn: text("账户已冻结", "该账户已冻结，资金无法转出。如果是您本人冻结的，请在安全中心申请解冻，冷静期结束后生效。"),
             },
             Reason::NotFrozen => Texts {
                 en: text("Not frozen", "The account is not frozen, or an unfreeze is already scheduled."),
@@ -649,6 +656,7 @@ mod tests {
             Reason::PasskeysUnavailable,
             Reason::StepUpRequired,
             Reason::NotFrozen,
+            Reason::AccountFrozen,
             Reason::InvalidAntiPhishingCode,
             Reason::InvalidToken,
             Reason::ExpiredToken,

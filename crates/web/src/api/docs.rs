@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         super::me::me,
         super::me::sessions,
         super::me::end_session,
+        super::me::end_other_sessions,
         super::me::freeze,
         super::me::start_totp,
         super::me::confirm_totp,

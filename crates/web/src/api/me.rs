@@ -17,7 +17,10 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
-        .route("/api/v1/me/sessions", get(sessions))
+        .route(
+            "/api/v1/me/sessions",
+            get(sessions).delete(end_other_sessions),
+        )
         .route("/api/v1/me/sessions/{id}", delete(end_session))
         .route("/api/v1/me/freeze", post(freeze))
         .route("/api/v1/me/totp", post(start_totp))
@@ -125,6 +128,32 @@ pub async fn sessions(
         items,
         next_cursor: None,
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsEnded {
+    /// How many sessions (other than this one) were ended.
+    pub ended: u64,
+}
+
+/// Ends every session of the caller's except the one making this request.
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = SessionsEnded), (status = 401, description = "`unauthorized`", body = Problem)))]
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    current: CurrentSession,
+) -> Result<ApiJson<SessionsEnded>, ApiError> {
+    let ended = state
+        .db
+        .revoke_other_sessions(&current.user.id, &current.session.id, "ended_by_owner")
+        .await?;
+    let detail = format!(r#"{{"sessions_ended":{ended},"by":"owner"}}"#);
+    state
+        .db
+        .record_security_event(&current.user.id, "sessions_revoked", &origin, &detail)
+        .await?;
+    Ok(ApiJson(SessionsEnded { ended }))
 }
 
 /// Ends one of the caller's sessions (any device).

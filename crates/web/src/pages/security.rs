@@ -428,19 +428,10 @@ async fn end_other_sessions(
     let Some(current) = signed_in(&ctx) else {
         return ctx.to_login();
     };
-    let result: Result<&'static str, ApiError> = async {
-        let ended = state
-            .db
-            .revoke_other_sessions(&current.user.id, &current.session.id, "ended_by_owner")
-            .await?;
-        let detail = format!(r#"{{"sessions_ended":{ended},"by":"owner"}}"#);
-        state
-            .db
-            .record_security_event(&current.user.id, "sessions_revoked", &ctx.origin, &detail)
-            .await?;
-        Ok("security.sessions.others_ended")
-    }
-    .await;
+    let origin = RequestOrigin(ctx.origin.clone());
+    let result = me::end_other_sessions(State(state.clone()), origin, current.clone())
+        .await
+        .map(|_| "security.sessions.others_ended");
     after(&state, &ctx, &current, result).await
 }
 

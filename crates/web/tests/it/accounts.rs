@@ -821,3 +821,42 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    ending_every_other_session_keeps_only_this_one,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("sol@example.com").await;
+        let (a, b, c) = (
+            app.token("sol@example.com").await,
+            app.token("sol@example.com").await,
+            app.token("sol@example.com").await,
+        );
+        app.sign_up("tao@example.com").await;
+        let stranger = app.token("tao@example.com").await;
+        let r = app
+            .client
+            .delete(app.url("/api/v1/me/sessions"))
+            .bearer_auth(&a)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.json::<Value>().await.unwrap()["ended"], 2);
+        assert_eq!(
+            app.get_auth("/api/v1/me", &a).await.status(),
+            StatusCode::OK
+        );
+        for gone in [&b, &c] {
+            assert_eq!(
+                app.get_auth("/api/v1/me", gone).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        assert_eq!(
+            app.get_auth("/api/v1/me", &stranger).await.status(),
+            StatusCode::OK,
+            "another account's sessions are untouched"
+        );
+    }
+);

@@ -533,7 +533,41 @@ fn probe_routes() -> Router<AppState> {
             "/api/v1/probe/overloaded",
             get(|| async { ApiError::from(SubmitError::Overloaded) }),
         )
+        .route(
+            "/api/v1/probe/move-money",
+            post(|web::auth::MayMoveMoney(_): web::auth::MayMoveMoney| async { "moved" }),
+        )
 }
+
+both_backends!(
+    a_frozen_account_gets_past_no_money_guard,
+    |backend| async move {
+        let app = App::spawn_with(backend, Some(probe_routes())).await;
+        app.sign_up("rui@example.com").await;
+        let token = app.token("rui@example.com").await;
+        let r = app
+            .post_json("/api/v1/probe/move-money", json!({}), Some(&token))
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .post_json("/api/v1/me/freeze", json!({}), Some(&token))
+            .await;
+        assert_eq!(r.status(), 200);
+        // The owner logs in again (to read the log or ask to unfreeze): still no money moves.
+        let token = app.token("rui@example.com").await;
+        let (status, body) = problem(
+            app.post_json("/api/v1/probe/move-money", json!({}), Some(&token))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["code"], "account_frozen");
+        let r = app
+            .post_json("/api/v1/probe/move-money", json!({}), None)
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+);
 
 both_backends!(
     json_bodies_are_refused_with_client_codes,
