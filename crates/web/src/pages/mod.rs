@@ -182,7 +182,7 @@ impl PageCtx {
         self.lang == Lang::ZhCn
     }
 
-    /// Whether the signed-in person holds `role` (admins hold every staff role).
+    /// Whether the signed-in person holds exactly `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.current
             .as_ref()
