@@ -89,7 +89,7 @@ describe('a new customer', { concurrency: VARIANTS.length }, () => {
         const response = await s.click(s.t('signup.submit'), { within: 'main' });
         assert.equal(response.status(), 200);
         await s.expectHeading('signup.done.title');
-        assert.ok((await page.locator('main').innerText()).includes(s.t('signup.done.body')));
+        assert.equal((await page.locator('main p').first().innerText()).trim(), s.t('signup.done.body'));
         await s.check('signup-done');
       });
 
@@ -103,9 +103,17 @@ describe('a new customer', { concurrency: VARIANTS.length }, () => {
         await s.expectPath('/');
         await s.expectHeading('dashboard.title');
         assert.equal(await s.signedIn(), true);
-        const todo = page.locator('main .checklist li.todo');
-        assert.equal(await todo.filter({ hasText: s.t('checklist.totp') }).count(), 1);
-        assert.equal(await todo.filter({ hasText: s.t('checklist.anti_phishing') }).count(), 1);
+        // Four things to do, in the order they matter, none done yet.
+        const items = page.locator('main .checklist li');
+        const labels = ['checklist.email', 'checklist.totp', 'checklist.passkey', 'checklist.anti_phishing'];
+        assert.equal(await items.count(), labels.length);
+        for (const [i, key] of labels.entries()) {
+          const item = items.nth(i);
+          assert.equal(await item.getAttribute('class'), 'todo', key);
+          const shown = await item.innerText();
+          assert.ok(shown.includes(s.t(key)), `checklist item ${i + 1} is ${key}: ${shown}`);
+          assert.ok(shown.includes(s.t(`${key}.action`)), `${key} offers ${key}.action: ${shown}`);
+        }
         await s.check('dashboard');
       });
 

@@ -23,6 +23,20 @@ export const WIDTHS = {
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
 };
 
+/**
+ * Asks `probe` (an async function) until it answers something truthy, for things a person
+ * would see settle within a moment (an animated scroll, a mail being queued); answers that
+ * last answer, or the falsy one after `timeoutMs`.
+ */
+export async function eventually(probe, { timeoutMs = 5_000, everyMs = 100 } = {}) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe();
+    if (answer || Date.now() >= until) return answer;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 /** Every combination of language and width, e.g. `{ lang: 'zh-CN', width: 'phone' }`. */
 export const VARIANTS = LANGS.flatMap((lang) => Object.keys(WIDTHS).map((width) => ({ lang, width })));
 
@@ -138,9 +152,12 @@ export class Story {
     return this.page.locator('html').getAttribute('lang');
   }
 
-  /** The page's one alert (`role=alert`) or status message, as shown. */
+  /**
+   * The page's one alert (`role=alert`) or status message, as shown. Pages with passkey
+   * buttons also carry empty, hidden alerts for the script's errors; those are not shown.
+   */
   async message(role = 'alert') {
-    return (await this.page.locator(`main [role=${role}]`).innerText()).trim();
+    return (await this.page.locator(`main [role=${role}]:visible`).innerText()).trim();
   }
 
   /** Whether the navigation offers to log in (nobody is signed in) rather than to log out. */

@@ -1,12 +1,15 @@
 //! The browser suite in `browser/` (Node's test runner driving Debian's Chromium through
 //! playwright-core) against the binary cargo built: sign-up, two-step log-in, the security
 //! centre, freezing, the language switch, the demo logins, CSRF refusal and the admin console,
-//! in zh-CN and English at desktop and phone widths, with a full-page screenshot of every page
-//! in `test-artifacts/screenshots/` and an axe-core check that fails on serious or critical
-//! findings.
+//! passkeys (a virtual authenticator: add, sign in, second step, remove), and the mail links
+//! read in the demo mailbox (verify the email, reset the password, freeze from another
+//! browser), in zh-CN and English at desktop and phone widths, with a full-page screenshot of
+//! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
+//! critical findings.
 //!
-//! It needs Chromium and takes about a minute, so it runs only when OKWALLET_BROWSER_TESTS=1
-//! (`.ci/run` sets it and installs Chromium); without it the test says it was skipped.
+//! It needs Chromium and takes about a minute and a half, so it runs only when
+//! OKWALLET_BROWSER_TESTS=1 (`.ci/run` sets it and installs Chromium); without it the test says
+//! it was skipped.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -264,6 +264,9 @@ async fn freeze(
 /// One mail in the dev mailbox, with the links it carries made clickable.
 struct MailLine {
     to: String,
+    /// The mail's language (`en` or `zh-CN`), which need not be the page's: marked on the
+    /// subject and body so that a screen reader reads them in it.
+    lang: String,
     subject: String,
     body: String,
     created_at: String,
@@ -309,6 +312,7 @@ async fn mailbox(
                         .map(str::to_owned)
                         .collect(),
                     to: m.to,
+                    lang: m.locale,
                     subject: m.subject,
                     body: m.body,
                     created_at: m.created_at,
