@@ -278,6 +278,7 @@ struct MailLine {
 struct MailboxPage<'a> {
     ctx: &'a PageCtx,
     mails: Vec<MailLine>,
+    to: String,
 }
 
 #[derive(Deserialize)]
@@ -294,8 +295,9 @@ async fn mailbox(
     if !state.demo {
         return super::not_found_page(&ctx);
     }
+    let to = q.to.unwrap_or_default().trim().to_owned();
     let query = dev::MailboxQuery {
-        to: q.to.filter(|t| !t.trim().is_empty()),
+        to: Some(to.clone()).filter(|t| !t.is_empty()),
         limit: Some("50".to_owned()),
     };
     let public = state.settings.public_url.clone();
@@ -318,7 +320,14 @@ async fn mailbox(
                     created_at: m.created_at,
                 })
                 .collect();
-            ctx.render(StatusCode::OK, &MailboxPage { ctx: &ctx, mails })
+            ctx.render(
+                StatusCode::OK,
+                &MailboxPage {
+                    ctx: &ctx,
+                    mails,
+                    to,
+                },
+            )
         }
         Err(e) => ctx.error(&e),
     }

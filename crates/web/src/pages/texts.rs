@@ -220,6 +220,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("mailbox.title", "Demo mailbox", "演示邮箱"),
     ("mailbox.lead", "No mail server is configured in the demo, so the mail okwallet would send is shown here, newest first.", "演示模式未配置邮件服务器，本应发出的邮件按时间倒序显示在这里。"),
     ("mailbox.empty", "No mail yet.", "暂无邮件。"),
+    ("mailbox.filter", "Only mail to", "只看发给以下地址的邮件"),
+    ("mailbox.show", "Show", "显示"),
     ("mailbox.to", "To", "收件人"),
 ];
 

@@ -667,6 +667,15 @@ both_backends!(
         let page = browser.get("/dev/mailbox").await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("/verify-email?token="), "{}", page.body);
+        let page = browser
+            .get("/dev/mailbox?to=someone.else@example.com")
+            .await;
+        assert!(
+            !page.body.contains("/verify-email?token="),
+            "the filter shows only that address"
+        );
+        let page = browser.get("/dev/mailbox?to=pia@example.com").await;
+        assert!(page.body.contains("/verify-email?token="));
 
         // Verify: opening the link changes nothing; the button does, once.
         let mail = app.mail("pia@example.com", "verify_email").await;
