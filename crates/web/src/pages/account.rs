@@ -95,12 +95,18 @@ async fn signup(
                 _ => Vec::new(),
             };
             let problem = e.problem(ctx.lang, None);
+            // With advice to list, the detail (which repeats it) gives way to the title.
+            let message = if hints.is_empty() {
+                problem.detail
+            } else {
+                problem.title
+            };
             ctx.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &SignupPage {
                     ctx: &ctx,
                     email: form.email,
-                    error: Some(problem.detail),
+                    error: Some(message),
                     hints,
                 },
             )

@@ -211,13 +211,19 @@ async fn reset(
                 } => ctx.lang.pick(feedback_en, feedback_zh).clone(),
                 _ => Vec::new(),
             };
-            let detail = e.problem(ctx.lang, None).detail;
+            let problem = e.problem(ctx.lang, None);
+            // With advice to list, the detail (which repeats it) gives way to the title.
+            let message = if hints.is_empty() {
+                problem.detail
+            } else {
+                problem.title
+            };
             ctx.render(
                 e.status(),
                 &ResetPage {
                     ctx: &ctx,
                     token: form.token,
-                    error: Some(detail),
+                    error: Some(message),
                     hints,
                 },
             )

@@ -307,6 +307,17 @@ both_backends!(
             .await;
         assert_eq!(page.status, 422);
         assert!(page.body.contains("role=\"alert\""), "{}", page.body);
+        // The advice is listed once, under a short title.
+        let alert = page.body.split("role=\"alert\"").nth(1).unwrap();
+        let alert = alert.split("</div>").next().unwrap();
+        let first_hint = alert
+            .split("<li>")
+            .nth(1)
+            .expect("advice is listed")
+            .split("</li>")
+            .next()
+            .unwrap();
+        assert_eq!(alert.matches(first_hint).count(), 1, "{alert}");
         let page = browser
             .submit(
                 "/signup",
