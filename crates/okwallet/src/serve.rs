@@ -71,7 +71,7 @@ fn start_mailer(config: &Config, db: &Db, public_url: &str, demo: bool) -> anyho
         }
         // In the demo, mail in the outbox is the intended way to read it: no warning.
         None if demo => tracing::info!(
-            mailbox = %format!("{public_url}/api/v1/dev/mailbox"),
+            mailbox = %format!("{public_url}/dev/mailbox"),
             "mail is not sent (no smtp_url is configured): it stays in the outbox, and the demo's \
              dev mailbox shows it"
         ),
@@ -207,6 +207,6 @@ fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
         );
     }
     println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
-    println!("  Mail · 邮件: {public_url}/api/v1/dev/mailbox");
+    println!("  Mail · 邮件: {public_url}/dev/mailbox  (API: /api/v1/dev/mailbox)");
     println!();
 }
