@@ -8,6 +8,7 @@
 pub mod lockout;
 pub mod notice;
 pub mod passkey;
+pub mod sealed;
 pub mod strength;
 pub mod token;
 pub mod totp;

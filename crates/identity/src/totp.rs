@@ -43,6 +43,25 @@ impl TotpSecret {
         (bytes.len() >= 16).then_some(TotpSecret(bytes))
     }
 
+    /// The secret as stored: sealed with the operator's key for this user only.
+    pub fn seal(&self, key: &crate::sealed::SecretKey, user_id: &str) -> String {
+        key.seal(self.to_base32().as_bytes(), &format!("totp:{user_id}"))
+    }
+
+    /// The secret from its stored form. Secrets stored before sealing existed (plain base32)
+    /// are still read, so an upgrade locks nobody out; new enrolments are always sealed.
+    pub fn unseal(
+        key: &crate::sealed::SecretKey,
+        user_id: &str,
+        stored: &str,
+    ) -> Option<TotpSecret> {
+        if !crate::sealed::is_sealed(stored) {
+            return TotpSecret::from_base32(stored);
+        }
+        let plain = key.open(stored, &format!("totp:{user_id}"))?;
+        TotpSecret::from_base32(std::str::from_utf8(&plain).ok()?)
+    }
+
     fn totp(&self, account: &str) -> TOTP {
         // The label may not contain ':'; an email never does after `Email::parse`, but be safe.
         let account = account.replace(':', "_");
@@ -157,6 +176,19 @@ pub fn recovery_code_hash(user_id: &str, code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_secrets_are_sealed_per_user() {
+        let key = crate::sealed::SecretKey::generate();
+        let secret = TotpSecret::generate();
+        let stored = secret.seal(&key, "u1");
+        assert!(!stored.contains(&secret.to_base32()));
+        let back = TotpSecret::unseal(&key, "u1", &stored).unwrap();
+        assert_eq!(back.to_base32(), secret.to_base32());
+        assert!(TotpSecret::unseal(&key, "u2", &stored).is_none());
+        let legacy = TotpSecret::unseal(&key, "u1", &secret.to_base32()).unwrap();
+        assert_eq!(legacy.to_base32(), secret.to_base32());
+    }
 
     #[test]
     fn matches_the_rfc_6238_reference_vector() {

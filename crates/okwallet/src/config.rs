@@ -44,6 +44,9 @@ pub struct Config {
     pub unfreeze_cooling_off_s: u64,
     pub withdrawal_lock_s: u64,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where the key for secrets at rest is; `None`: `OKWALLET_SECRET_KEY`, or (SQLite) a key
+    /// file beside the database.
+    pub secret_key_file: Option<PathBuf>,
     /// `None`: no mail is sent; it stays in the outbox.
     pub smtp_url: Option<String>,
     /// `None`: `okwallet <noreply@HOST>` with the public URL's host.
@@ -74,6 +77,7 @@ impl fmt::Debug for Config {
             .field("unfreeze_cooling_off_s", &self.unfreeze_cooling_off_s)
             .field("withdrawal_lock_s", &self.withdrawal_lock_s)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("secret_key_file", &self.secret_key_file)
             .field("smtp_url", &self.smtp_url.as_deref().map(store::redact_url))
             .field("mail_from", &self.mail_from)
             .finish()
@@ -92,6 +96,7 @@ pub struct FileConfig {
     /// Addresses of reverse proxies whose `X-Forwarded-For` header is believed.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    pub secret_key_file: Option<PathBuf>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     #[serde(default)]
@@ -348,6 +353,7 @@ mod tests {
             unfreeze_cooling_off_s: 86_400,
             withdrawal_lock_s: 86_400,
             trusted_proxies: Vec::new(),
+            secret_key_file: None,
             smtp_url: Some("smtp://mailer:s3cretmail@smtp.example.com:587".into()),
             mail_from: None,
         };

@@ -38,6 +38,15 @@ struct Cli {
         hide_env_values = true
     )]
     database_url: Option<String>,
+    /// File holding the key for secrets at rest (see `okwallet secret-key`). Default: the
+    /// OKWALLET_SECRET_KEY variable, or with SQLite a key file created beside the database.
+    #[arg(
+        long,
+        global = true,
+        env = "OKWALLET_SECRET_KEY_FILE",
+        value_name = "FILE"
+    )]
+    secret_key_file: Option<PathBuf>,
     /// Folder for the embedded database and other local data [default: ./okwallet-data].
     #[arg(long, global = true, env = "OKWALLET_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -83,6 +92,9 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a new random key for secrets at rest, for OKWALLET_SECRET_KEY or secret_key_file
+    /// (every node on one PostgreSQL needs the same key; keep it apart from database backups).
+    SecretKey,
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -211,6 +223,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             });
             ops::ledger_adjust(&config, &email, &asset, &amount, &reason, &actor).await
         }
+        Command::SecretKey => {
+            println!("{}", identity::sealed::SecretKey::generate().to_text());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
         Command::Bench(BenchCommand::Login(args)) => bench::login(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
@@ -315,6 +331,17 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         unfreeze_cooling_off_s: file.security.unfreeze_cooling_off_s.unwrap_or(86_400),
         withdrawal_lock_s: file.security.withdrawal_lock_s.unwrap_or(86_400),
         trusted_proxies: config::parse_trusted_proxies(&file.trusted_proxies)?,
+        secret_key_file: config::pick(
+            sourced::<PathBuf>(
+                matches,
+                "secret_key_file",
+                "--secret-key-file",
+                "OKWALLET_SECRET_KEY_FILE",
+            ),
+            file.secret_key_file,
+            "secret_key_file",
+        )
+        .map(|s| s.value),
         smtp_url,
         mail_from,
     })

@@ -20,6 +20,74 @@ pub async fn open(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// The operator's key for secrets at rest, from `OKWALLET_SECRET_KEY` or `secret_key_file`.
+/// Without either, a single-machine SQLite install keeps its own key in a file beside the
+/// database (created on first start, readable by the owner only); PostgreSQL is shared by
+/// several nodes, which must all hold the same key, so there it must be given.
+pub fn secret_key(config: &Config) -> anyhow::Result<identity::sealed::SecretKey> {
+    use identity::sealed::SecretKey;
+    if let Ok(text) = std::env::var("OKWALLET_SECRET_KEY") {
+        return SecretKey::parse(&text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "OKWALLET_SECRET_KEY (environment): not a key; make one with `okwallet secret-key`"
+            )
+        });
+    }
+    if let Some(path) = &config.secret_key_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display()))?;
+        return SecretKey::parse(&text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "secret key file {}: not a key; make one with `okwallet secret-key`",
+                path.display()
+            )
+        });
+    }
+    let url = config.effective_database_url();
+    let Some(database) = url
+        .strip_prefix("sqlite://")
+        .map(|rest| std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+    else {
+        anyhow::bail!(
+            "PostgreSQL is shared by several nodes, which must hold one key for secrets at rest: \
+             set OKWALLET_SECRET_KEY or secret_key_file (make a key with `okwallet secret-key`)"
+        );
+    };
+    let path = database
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join("okwallet.secret-key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SecretKey::parse(&text)
+            .ok_or_else(|| anyhow::anyhow!("secret key file {}: not a key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            write_private(&path, &key.to_text())?;
+            tracing::info!(path = %path.display(), "created a key for secrets at rest; back it up with the database");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("secret key file {}: {e}", path.display())),
+    }
+}
+
+/// Writes a new file only its owner can read, failing if it exists (two starts racing).
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
 pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
     let db = open(config).await?;
     println!(

@@ -16,6 +16,7 @@ use crate::{mailer, ops};
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     tracing::info!(config = ?config, demo, "starting okwallet");
     let db = ops::open(&config).await?;
+    let secret_key = ops::secret_key(&config)?;
     let metrics = Arc::new(web::Metrics::new());
     let ledger = Ledger::start(db.clone(), config.ledger, Some(metrics.batch_observer())).await?;
     tokio::spawn(expire_holds_forever(db.clone(), ledger.clone()));
@@ -36,6 +37,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         unfreeze_cooling_off_ms: seconds_to_ms(config.unfreeze_cooling_off_s),
         withdrawal_lock_ms: seconds_to_ms(config.withdrawal_lock_s),
         trusted_proxies: config.trusted_proxies.clone(),
+        secret_key,
     };
     // Said once at start rather than on every passkey request: browsers refuse an IP address
     // as a passkey domain, so a public URL like http://127.0.0.1:8080 turns passkeys off.

@@ -12,6 +12,8 @@ use crate::{now_ms, Db};
 /// A user's TOTP factor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TotpFactor {
+    /// The secret as stored: sealed with the operator's key (`v1.…`, see `identity::sealed`),
+    /// or plain base32 for an enrolment from before sealing. The column keeps its old name.
     pub secret_base32: String,
     pub confirmed: bool,
     pub last_used_step: i64,

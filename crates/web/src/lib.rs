@@ -63,6 +63,23 @@ pub struct Settings {
     pub withdrawal_lock_ms: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed; empty: the peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The operator's key for secrets at rest (TOTP seeds).
+    pub secret_key: identity::sealed::SecretKey,
+}
+
+impl Settings {
+    /// A stored TOTP secret, opened; a server fault when it does not open (wrong key).
+    pub fn totp_secret(
+        &self,
+        user_id: &str,
+        stored: &str,
+    ) -> Result<identity::totp::TotpSecret, ApiError> {
+        identity::totp::TotpSecret::unseal(&self.secret_key, user_id, stored).ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "a stored TOTP secret does not open: is this the key it was sealed with?"
+            ))
+        })
+    }
 }
 
 impl Default for Settings {
@@ -72,6 +89,8 @@ impl Default for Settings {
             unfreeze_cooling_off_ms: 24 * 3600 * 1000,
             withdrawal_lock_ms: 24 * 3600 * 1000,
             trusted_proxies: Vec::new(),
+            // Tests and tools get a key of their own; `serve` always sets the operator's.
+            secret_key: identity::sealed::SecretKey::generate(),
         }
     }
 }

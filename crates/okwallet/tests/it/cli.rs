@@ -8,6 +8,7 @@ fn every_subcommand_explains_itself() {
         vec!["--help"],
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
+        vec!["secret-key", "--help"],
         vec!["user", "add", "--help"],
         vec!["ledger", "verify", "--help"],
         vec!["ledger", "adjust", "--help"],

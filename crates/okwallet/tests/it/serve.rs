@@ -140,3 +140,62 @@ mod reqwest {
             .unwrap_or(0)
     }
 }
+
+#[test]
+fn a_sqlite_install_keeps_its_own_secret_key_beside_the_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = store::sqlite_url_for_dir(dir.path());
+    let key_path = dir.path().join("okwallet.secret-key");
+    let first = {
+        let _server = start(&url, &[]);
+        std::fs::read_to_string(&key_path).expect("a key file beside the database")
+    };
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by the owner only");
+    assert!(identity::sealed::SecretKey::parse(&first).is_some());
+    let _server = start(&url, &[]);
+    assert_eq!(
+        std::fs::read_to_string(&key_path).unwrap(),
+        first,
+        "the same key after a restart"
+    );
+}
+
+testkit::both_backends!(
+    a_postgres_node_needs_the_shared_key_and_a_bad_key_is_refused,
+    |backend| async move {
+        let t = testkit::TestDb::new(backend).await;
+        let out = crate::run(
+            okwallet(&t.url)
+                .env_remove("OKWALLET_SECRET_KEY")
+                .env("OKWALLET_SECRET_KEY", "not a key")
+                .args(["serve", "--listen", "127.0.0.1:0"]),
+        );
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("OKWALLET_SECRET_KEY (environment): not a key"),
+            "{}",
+            text(&out.stderr)
+        );
+        if backend == testkit::Backend::Postgres {
+            let out = crate::run(okwallet(&t.url).env_remove("OKWALLET_SECRET_KEY").args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ]));
+            assert!(!out.status.success());
+            assert!(
+                text(&out.stderr).contains("set OKWALLET_SECRET_KEY or secret_key_file"),
+                "{}",
+                text(&out.stderr)
+            );
+            let key = text(&crate::run(okwallet(&t.url).arg("secret-key")).stdout);
+            assert!(
+                identity::sealed::SecretKey::parse(key.trim()).is_some(),
+                "{key}"
+            );
+            let _server = start_with_env(&t.url, &[], &[("OKWALLET_SECRET_KEY", key.trim())]);
+        }
+    }
+);

@@ -232,7 +232,10 @@ pub async fn start_totp(
     let secret = identity::totp::TotpSecret::generate();
     if !state
         .db
-        .start_totp(&current.user.id, &secret.to_base32())
+        .start_totp(
+            &current.user.id,
+            &secret.seal(&state.settings.secret_key, &current.user.id),
+        )
         .await?
     {
         return Err(ApiError::new(crate::error::Reason::MfaAlreadyEnabled));
@@ -283,10 +286,7 @@ pub async fn confirm_totp(
     if factor.confirmed {
         return Err(ApiError::new(Reason::MfaAlreadyEnabled));
     }
-    let secret =
-        identity::totp::TotpSecret::from_base32(&factor.secret_base32).ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("a stored TOTP secret does not decode"))
-        })?;
+    let secret = state.settings.totp_secret(user_id, &factor.secret_base32)?;
     let last = u64::try_from(factor.last_used_step).unwrap_or(0);
     let step = secret
         .verify(&body.otp, crate::api::sessions::now_s(), last)

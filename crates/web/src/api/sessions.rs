@@ -225,11 +225,7 @@ pub async fn second_factor_ok(
         }
         return Ok(used);
     }
-    let Some(secret) = totp::TotpSecret::from_base32(&factor.secret_base32) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "a stored TOTP secret does not decode"
-        )));
-    };
+    let secret = state.settings.totp_secret(user_id, &factor.secret_base32)?;
     let last = u64::try_from(factor.last_used_step).unwrap_or(0);
     match secret.verify(otp, now_s(), last) {
         Some(step) => Ok(state

@@ -482,10 +482,12 @@ async fn render_totp(
     let Some(factor) = factor.filter(|f| !f.confirmed) else {
         return ctx.see_other("/security#two-factor");
     };
-    let Some(secret) = identity::totp::TotpSecret::from_base32(&factor.secret_base32) else {
-        return ctx.error(&ApiError::internal(anyhow::anyhow!(
-            "a stored TOTP secret does not decode"
-        )));
+    let secret = match state
+        .settings
+        .totp_secret(&current.user.id, &factor.secret_base32)
+    {
+        Ok(secret) => secret,
+        Err(e) => return ctx.error(&e),
     };
     let url = secret.otpauth_url(current.user.email.as_str());
     let base32 = secret.to_base32();

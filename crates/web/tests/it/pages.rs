@@ -615,7 +615,13 @@ both_backends!(
 
         root.submit("/security", "/security/totp/start", &[]).await;
         let factor = app.state.db.totp_factor(&admin.id).await.unwrap().unwrap();
-        let secret = TotpSecret::from_base32(&factor.secret_base32).unwrap();
+        // Stored sealed: the database alone does not give the secret away.
+        assert!(identity::sealed::is_sealed(&factor.secret_base32));
+        let secret = app
+            .state
+            .settings
+            .totp_secret(&admin.id, &factor.secret_base32)
+            .unwrap();
         let code = secret.code_at(now_s());
         let page = root
             .submit(
