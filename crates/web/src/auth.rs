@@ -117,14 +117,10 @@ pub const STEP_UP_TTL_MS: i64 = 10 * 60 * 1000;
 /// `step_up_required`.
 pub struct SteppedUp(pub CurrentSession);
 
-impl FromRequestParts<AppState> for SteppedUp {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let current = CurrentSession::from_request_parts(parts, state).await?;
+impl SteppedUp {
+    /// The session as a stepped-up one, when its step-up is still fresh (the rule both the API
+    /// and the pages apply).
+    pub fn check(current: CurrentSession) -> Result<SteppedUp, ApiError> {
         let fresh = current
             .session
             .stepped_up_at_ms
@@ -134,6 +130,17 @@ impl FromRequestParts<AppState> for SteppedUp {
         } else {
             Err(ApiError::new(Reason::StepUpRequired))
         }
+    }
+}
+
+impl FromRequestParts<AppState> for SteppedUp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        SteppedUp::check(CurrentSession::from_request_parts(parts, state).await?)
     }
 }
 

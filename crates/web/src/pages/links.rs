@@ -204,20 +204,7 @@ async fn reset(
                 Reason::WeakPassword { .. } | Reason::MfaRequired | Reason::InvalidOtp
             ) =>
         {
-            let hints = match e.reason() {
-                Reason::WeakPassword {
-                    feedback_en,
-                    feedback_zh,
-                } => ctx.lang.pick(feedback_en, feedback_zh).clone(),
-                _ => Vec::new(),
-            };
-            let problem = e.problem(ctx.lang, None);
-            // With advice to list, the detail (which repeats it) gives way to the title.
-            let message = if hints.is_empty() {
-                problem.detail
-            } else {
-                problem.title
-            };
+            let (message, hints) = ctx.refusal(&e);
             ctx.render(
                 e.status(),
                 &ResetPage {

@@ -318,6 +318,26 @@ impl PageCtx {
         self.message(status, &problem.title, &body, ("/", self.t("nav.home")))
     }
 
+    /// What a refused form shows: the message and, for a weak password, the advice to list.
+    /// With advice to list, the detail (which repeats it) gives way to the title.
+    pub fn refusal(&self, error: &ApiError) -> (String, Vec<String>) {
+        let problem = error.problem(self.lang, None);
+        match error.reason() {
+            crate::error::Reason::WeakPassword {
+                feedback_en,
+                feedback_zh,
+            } => {
+                let hints = self.lang.pick(feedback_en, feedback_zh).clone();
+                if hints.is_empty() {
+                    (problem.detail, hints)
+                } else {
+                    (problem.title, hints)
+                }
+            }
+            _ => (problem.detail, Vec::new()),
+        }
+    }
+
     /// A redirect after a form post (303, so the browser follows with GET).
     pub fn see_other(&self, to: &str) -> Response {
         self.finish((StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response())

@@ -611,19 +611,6 @@ async fn resend_verification(
     after(&state, &ctx, &current, result).await
 }
 
-/// The session as a stepped-up one, when its step-up is still fresh.
-fn fresh_step_up(current: &CurrentSession) -> Result<SteppedUp, ApiError> {
-    let fresh = current
-        .session
-        .stepped_up_at_ms
-        .is_some_and(|at| store::now_ms().saturating_sub(at) < crate::auth::STEP_UP_TTL_MS);
-    if fresh {
-        Ok(SteppedUp(current.clone()))
-    } else {
-        Err(ApiError::new(Reason::StepUpRequired))
-    }
-}
-
 /// Proves who is there with the form's password or code, then answers the session stepped up.
 async fn step_up_with(
     state: &AppState,
@@ -694,7 +681,7 @@ async fn passkey_add(
         return ctx.to_login();
     };
     let result: Result<&'static str, ApiError> = async {
-        let stepped = fresh_step_up(&current)?;
+        let stepped = SteppedUp::check(current.clone())?;
         let credential = serde_json::from_str(&form.credential)
             .map_err(|_| ApiError::new(Reason::InvalidPasskey))?;
         let body = crate::api::passkeys::NewPasskey {
