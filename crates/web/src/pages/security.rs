@@ -49,14 +49,21 @@ pub async fn checklist(
     state: &AppState,
     current: &CurrentSession,
 ) -> Result<Vec<CheckItem>, ApiError> {
+    let user = &current.user;
     let totp = state
         .db
-        .totp_factor(&current.user.id)
+        .totp_factor(&user.id)
         .await?
         .is_some_and(|f| f.confirmed);
-    Ok(vec![
+    let passkey = !state.db.passkeys_for_user(&user.id).await?.is_empty();
+    Ok(checklist_for(user, totp, passkey))
+}
+
+/// The checklist from what is already known about the account.
+fn checklist_for(user: &store::users::User, totp: bool, passkey: bool) -> Vec<CheckItem> {
+    vec![
         CheckItem {
-            done: current.user.email_verified_at_ms.is_some(),
+            done: user.email_verified_at_ms.is_some(),
             label_key: "checklist.email",
             action_key: "checklist.email.action",
             href: "/security#email",
@@ -68,22 +75,18 @@ pub async fn checklist(
             href: "/security#two-factor",
         },
         CheckItem {
-            done: !state
-                .db
-                .passkeys_for_user(&current.user.id)
-                .await?
-                .is_empty(),
+            done: passkey,
             label_key: "checklist.passkey",
             action_key: "checklist.passkey.action",
             href: "/security#passkeys",
         },
         CheckItem {
-            done: current.user.anti_phishing_code.is_some(),
+            done: user.anti_phishing_code.is_some(),
             label_key: "checklist.anti_phishing",
             action_key: "checklist.anti_phishing.action",
             href: "/security#anti-phishing",
         },
-    ])
+    ]
 }
 
 /// A passkey as the security centre lists it.
@@ -260,7 +263,7 @@ async fn render_centre(
         let now = store::now_ms();
         Ok(Centre {
             ctx,
-            checklist: checklist(state, current).await?,
+            checklist: checklist_for(user, totp_enabled, !passkeys.is_empty()),
             totp_enabled,
             recovery_codes_left,
             has_passkey: !passkeys.is_empty(),
