@@ -2,11 +2,15 @@
 //! one seed, kept sealed by the operator, gives every user their own address per chain, and
 //! the same index always gives the same address, so asking again answers the same.
 //!
-//! Ethereum: `m/44'/60'/0'/0/<index>`, the address being the last 20 bytes of the Keccak-256
-//! of the uncompressed public key, written with the EIP-55 checksum.
+//! Ethereum: deposit addresses at `m/44'/60'/0'/0/<index>`, the address being the last 20 bytes
+//! of the Keccak-256 of the uncompressed public key, written with the EIP-55 checksum. The hot
+//! wallet, which signs withdrawals, is `m/44'/60'/1'/0/0`: another BIP-44 account, so no deposit
+//! index can ever collide with it.
 
 use bip32::{DerivationPath, XPrv};
 use sha3::{Digest, Keccak256};
+
+use crate::Address;
 
 /// Why an address could not be derived.
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +53,53 @@ impl Seed {
         &self.0
     }
 
-    /// The Ethereum address at `m/44'/60'/0'/0/<index>`.
-    pub fn eth_address(&self, index: u32) -> Result<String, HdError> {
-        let path: DerivationPath = format!("m/44'/60'/0'/0/{index}")
-            .parse()
-            .map_err(|_| HdError::Derivation)?;
+    /// The Ethereum deposit address at `m/44'/60'/0'/0/<index>`.
+    pub fn eth_address(&self, index: u32) -> Result<Address, HdError> {
+        Ok(self.key_at(&format!("m/44'/60'/0'/0/{index}"))?.address())
+    }
+
+    /// The hot wallet's key, `m/44'/60'/1'/0/0`.
+    pub fn hot_wallet_key(&self) -> Result<PrivateKey, HdError> {
+        self.key_at("m/44'/60'/1'/0/0")
+    }
+
+    fn key_at(&self, path: &str) -> Result<PrivateKey, HdError> {
+        let path: DerivationPath = path.parse().map_err(|_| HdError::Derivation)?;
         let key = XPrv::derive_from_path(&self.0, &path).map_err(|_| HdError::Derivation)?;
-        let public = key.private_key().verifying_key().to_encoded_point(false);
+        Ok(PrivateKey(key.private_key().to_bytes().into()))
+    }
+}
+
+/// A secp256k1 private key. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct PrivateKey([u8; 32]);
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey(*** for {})", self.address())
+    }
+}
+
+impl PrivateKey {
+    /// A key from its 32 bytes; `None` when they are not a valid secp256k1 scalar.
+    pub fn from_bytes(bytes: [u8; 32]) -> Option<PrivateKey> {
+        bip32::secp256k1::ecdsa::SigningKey::from_bytes(&bytes.into()).ok()?;
+        Some(PrivateKey(bytes))
+    }
+
+    /// The 32 secret bytes, for a signer.
+    pub fn secret_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The Ethereum address of this key.
+    pub fn address(&self) -> Address {
+        let key = bip32::secp256k1::ecdsa::SigningKey::from_bytes(&self.0.into())
+            .expect("checked when the key was made");
+        let public = key.verifying_key().to_encoded_point(false);
         // Skip the 0x04 tag of the uncompressed point.
         let hash = Keccak256::digest(&public.as_bytes()[1..]);
-        Ok(eip55(&hash[12..]))
+        Address(hash[12..].try_into().expect("20 bytes"))
     }
 }
 
@@ -90,14 +131,26 @@ mod tests {
     fn the_development_phrase_gives_its_well_known_addresses() {
         let seed = Seed::from_phrase(DEV_PHRASE).unwrap();
         assert_eq!(
-            seed.eth_address(0).unwrap(),
+            seed.eth_address(0).unwrap().to_string(),
             "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
         );
         assert_eq!(
-            seed.eth_address(1).unwrap(),
+            seed.eth_address(1).unwrap().to_string(),
             "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
         );
         assert_eq!(seed.eth_address(0).unwrap(), seed.eth_address(0).unwrap());
+        // The published private key of the first development account.
+        let first = PrivateKey::from_bytes(
+            hex::decode("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(first.address(), seed.eth_address(0).unwrap());
+        let hot = seed.hot_wallet_key().unwrap();
+        assert_ne!(hot.address(), seed.eth_address(0).unwrap());
+        assert!(!format!("{hot:?}").contains(&hex::encode(hot.secret_bytes())));
     }
 
     #[test]
