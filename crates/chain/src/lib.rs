@@ -15,6 +15,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+pub mod evm;
 pub mod hd;
 pub mod sim;
 
