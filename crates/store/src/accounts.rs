@@ -16,6 +16,13 @@ pub enum AccountKind {
     Equity,
     /// Synthetic customer-like accounts for benchmarks and load tests.
     Synthetic,
+    /// What the operator holds on chain in one asset: debited by deposits, credited by
+    /// withdrawals.
+    Custody,
+    /// The operator's income from withdrawal fees (later: conversion and payment fees).
+    Fees,
+    /// Gas the hot wallet paid, an expense in the chain's native asset.
+    NetworkFees,
 }
 
 impl AccountKind {
@@ -24,6 +31,9 @@ impl AccountKind {
             AccountKind::User => "user",
             AccountKind::Equity => "equity",
             AccountKind::Synthetic => "synthetic",
+            AccountKind::Custody => "custody",
+            AccountKind::Fees => "fees",
+            AccountKind::NetworkFees => "network_fees",
         }
     }
 
@@ -32,7 +42,10 @@ impl AccountKind {
             AccountKind::User | AccountKind::Synthetic => {
                 AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS
             }
-            AccountKind::Equity => AccountFlags::NONE,
+            AccountKind::Equity
+            | AccountKind::Custody
+            | AccountKind::Fees
+            | AccountKind::NetworkFees => AccountFlags::NONE,
         }
     }
 }
@@ -44,8 +57,21 @@ pub fn user_account_id(user_id: &str, asset: &AssetCode) -> AccountId {
 
 /// The id of the operator's equity account in an asset.
 pub fn equity_account_id(asset: &AssetCode) -> AccountId {
-    AccountId::parse(&format!("equity:{asset}")).expect("asset codes are printable")
+    system_account_id(AccountKind::Equity, asset)
 }
+
+/// The id of an operator account (equity, custody, fees, network fees) in an asset.
+pub fn system_account_id(kind: AccountKind, asset: &AssetCode) -> AccountId {
+    AccountId::parse(&format!("{}:{asset}", kind.as_str())).expect("asset codes are printable")
+}
+
+/// Every kind of operator account; each asset has one of each.
+pub const SYSTEM_KINDS: [AccountKind; 4] = [
+    AccountKind::Equity,
+    AccountKind::Custody,
+    AccountKind::Fees,
+    AccountKind::NetworkFees,
+];
 
 pub(crate) const ACCOUNT_COLUMNS: &str =
     "id, asset, flags, debits_pending, debits_posted, credits_pending, credits_posted";
@@ -118,11 +144,11 @@ impl Db {
     ) -> anyhow::Result<AccountId> {
         let id = match (kind, user_id) {
             (AccountKind::User, Some(user)) => user_account_id(user, asset),
-            (AccountKind::Equity, None) => equity_account_id(asset),
-            (AccountKind::Synthetic, _) => {
-                anyhow::bail!("synthetic accounts are made by create_synthetic_accounts")
+            (AccountKind::User, None) | (AccountKind::Synthetic, _) => {
+                anyhow::bail!("a user account needs a user; synthetic ones are made in bulk")
             }
-            _ => anyhow::bail!("a user account needs a user, a system account must not have one"),
+            (kind, None) => system_account_id(kind, asset),
+            (_, Some(_)) => anyhow::bail!("only user accounts belong to a user"),
         };
         sqlx::query(
             "INSERT INTO ledger_accounts (id, asset, kind, user_id, flags, debits_pending, \
@@ -141,11 +167,12 @@ impl Db {
         Ok(id)
     }
 
-    /// Creates the equity account of every asset.
+    /// Creates the operator accounts (equity, custody, fees, network fees) of every asset.
     pub async fn ensure_system_accounts(&self) -> anyhow::Result<()> {
         for asset in self.assets().await? {
-            self.ensure_account(AccountKind::Equity, &asset.code, None)
-                .await?;
+            for kind in SYSTEM_KINDS {
+                self.ensure_account(kind, &asset.code, None).await?;
+            }
         }
         Ok(())
     }

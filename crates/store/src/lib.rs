@@ -18,6 +18,7 @@ pub mod passkeys;
 pub mod sessions;
 pub mod users;
 pub mod verify;
+pub mod wallet;
 pub mod writer;
 
 use std::path::Path;
@@ -73,6 +74,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkeys",
         include_str!("../migrations/0006_passkeys.sql"),
     ),
+    (7, "wallet", include_str!("../migrations/0007_wallet.sql")),
 ];
 
 /// The newest schema version this build knows.

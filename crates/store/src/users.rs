@@ -25,6 +25,8 @@ pub struct User {
     pub withdrawals_locked_until_ms: Option<i64>,
     /// When the owner proved that mail to `email` reaches them (the verification link).
     pub email_verified_at_ms: Option<i64>,
+    /// Withdrawals only to address-book entries past their time-lock (on unless turned off).
+    pub withdrawal_allowlist: bool,
 }
 
 impl User {
@@ -35,7 +37,7 @@ impl User {
 }
 
 const USER_COLUMNS: &str = "id, email, role, locale, password_hash, frozen_at_ms, unfreeze_at_ms, \
-     anti_phishing_code, withdrawals_locked_until_ms, email_verified_at_ms";
+     anti_phishing_code, withdrawals_locked_until_ms, email_verified_at_ms, withdrawal_allowlist";
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
     let email: String = row.try_get("email")?;
@@ -51,6 +53,7 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
         anti_phishing_code: row.try_get("anti_phishing_code")?,
         withdrawals_locked_until_ms: row.try_get("withdrawals_locked_until_ms")?,
         email_verified_at_ms: row.try_get("email_verified_at_ms")?,
+        withdrawal_allowlist: row.try_get::<i64, _>("withdrawal_allowlist")? != 0,
     })
 }
 
@@ -100,6 +103,7 @@ impl Db {
             anti_phishing_code: None,
             withdrawals_locked_until_ms: None,
             email_verified_at_ms: None,
+            withdrawal_allowlist: true,
         })
     }
 
