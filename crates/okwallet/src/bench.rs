@@ -248,6 +248,7 @@ pub async fn login(config: &Config, args: LoginBenchArgs) -> anyhow::Result<Exit
         metrics: Arc::new(web::Metrics::new()),
         demo: false,
         settings: Default::default(),
+        wallet: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/sessions", listener.local_addr()?);

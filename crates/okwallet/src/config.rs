@@ -51,6 +51,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `None`: `okwallet <noreply@HOST>` with the public URL's host.
     pub mail_from: Option<String>,
+    pub address_lock_s: u64,
+    pub sim_block_time_s: u64,
+    pub chains: Vec<FileChain>,
 }
 
 impl Config {
@@ -80,6 +83,16 @@ impl fmt::Debug for Config {
             .field("secret_key_file", &self.secret_key_file)
             .field("smtp_url", &self.smtp_url.as_deref().map(store::redact_url))
             .field("mail_from", &self.mail_from)
+            .field("address_lock_s", &self.address_lock_s)
+            .field("sim_block_time_s", &self.sim_block_time_s)
+            .field(
+                "chains",
+                &self
+                    .chains
+                    .iter()
+                    .map(|c| (&c.id, &c.kind))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -103,6 +116,55 @@ pub struct FileConfig {
     pub ledger: FileLedgerConfig,
     #[serde(default)]
     pub security: FileSecurityConfig,
+    #[serde(default)]
+    pub wallet: FileWalletConfig,
+    /// The chains deposits and withdrawals travel on (`[[chains]]`); none outside the demo
+    /// means no deposits or withdrawals.
+    #[serde(default)]
+    pub chains: Vec<FileChain>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWalletConfig {
+    /// Seconds before a new withdrawal address can be used (default 86,400: 24 hours).
+    pub address_lock_s: Option<u64>,
+    /// The demo's simulated block time in seconds (default 3).
+    pub sim_block_time_s: Option<u64>,
+}
+
+/// One chain: `kind = "evm"` with an `rpc_url`, or `kind = "sim"` (the simulated chain).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileChain {
+    /// The name assets use for it (`ethereum`).
+    pub id: String,
+    pub kind: String,
+    pub rpc_url: Option<String>,
+    /// The usual seconds between blocks, for ETAs (default 12).
+    pub block_time_s: Option<u64>,
+    /// Seconds before a withdrawal not mined gets a higher fee (default 120).
+    pub stuck_after_s: Option<u64>,
+    /// The most to bid per gas unit, in gwei (default 500).
+    pub max_fee_gwei: Option<u64>,
+    pub assets: Vec<FileChainAsset>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileChainAsset {
+    /// An asset code from the assets list (`ETH`, `USDT`).
+    pub code: String,
+    /// The ERC-20 contract; absent for the chain's native coin.
+    pub contract: Option<String>,
+    /// Decimals on the chain (18 for ETH; the token's `decimals()`).
+    pub chain_decimals: u8,
+    pub confirmations: u32,
+    /// Decimal strings in the asset's units.
+    pub min_withdrawal: String,
+    pub withdrawal_fee: String,
+    pub daily_limit: String,
+    pub review_above: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +418,17 @@ mod tests {
             secret_key_file: None,
             smtp_url: Some("smtp://mailer:s3cretmail@smtp.example.com:587".into()),
             mail_from: None,
+            address_lock_s: 86_400,
+            sim_block_time_s: 3,
+            chains: vec![FileChain {
+                id: "ethereum".into(),
+                kind: "evm".into(),
+                rpc_url: Some("https://mainnet.example.com/v3/k3ysecret".into()),
+                block_time_s: None,
+                stuck_after_s: None,
+                max_fee_gwei: None,
+                assets: Vec::new(),
+            }],
         };
         let shown = format!("{config:?}");
         assert!(
@@ -364,6 +437,10 @@ mod tests {
         );
         assert!(
             !shown.contains("s3cretmail") && shown.contains("mailer:***@smtp.example.com"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("k3ysecret") && shown.contains("ethereum"),
             "{shown}"
         );
         let err = check_smtp_url(Sourced {

@@ -4,6 +4,7 @@
 //! settles the configuration, and calls them.
 
 mod bench;
+mod chains;
 mod config;
 mod load;
 mod mailer;
@@ -344,7 +345,27 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         .map(|s| s.value),
         smtp_url,
         mail_from,
+        address_lock_s: env_seconds("OKWALLET_ADDRESS_LOCK_S")?
+            .or(file.wallet.address_lock_s)
+            .unwrap_or(86_400),
+        sim_block_time_s: env_seconds("OKWALLET_SIM_BLOCK_TIME_S")?
+            .or(file.wallet.sim_block_time_s)
+            .unwrap_or(3)
+            .max(1),
+        chains: file.chains,
     })
+}
+
+/// A whole number of seconds from an environment variable, if it is set.
+fn env_seconds(name: &str) -> Result<Option<u64>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError(format!("{name} = {v:?}: a whole number of seconds"))),
+        Err(_) => Ok(None),
+    }
 }
 
 fn init_logging(format: LogFormat) {

@@ -44,12 +44,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     if let Err(error) = identity::passkey::RelyingParty::from_public_url(&settings.public_url) {
         tracing::warn!(%error, "passkeys are unavailable with this public URL");
     }
+    let wallet = crate::chains::start(&config, &db, &ledger, &settings.secret_key, demo).await?;
     let state = web::AppState {
         db: db.clone(),
         ledger,
         metrics,
         demo,
         settings: Arc::new(settings),
+        wallet,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;

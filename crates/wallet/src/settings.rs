@@ -66,3 +66,47 @@ impl ChainSettings {
         self.assets.iter().find(|a| a.token == Token::Native)
     }
 }
+
+/// The demo's chain: ETH and a USDT-like token on a simulated `ethereum`, with short blocks and
+/// few confirmations so that a deposit is credited within half a minute.
+pub fn demo_chain(block_time_s: u64) -> ChainSettings {
+    let eth = |text: &str| Amount::parse_decimal(text, 9).expect("a valid ETH amount");
+    let usdt = |text: &str| Amount::parse_decimal(text, 6).expect("a valid USDT amount");
+    ChainSettings {
+        id: "ethereum".into(),
+        block_time_s,
+        stuck_after_s: 60,
+        max_fee_per_gas_cap: 500_000_000_000,
+        scan_blocks_max: 500,
+        assets: vec![
+            AssetSettings {
+                code: AssetCode::parse("ETH").expect("a valid code"),
+                token: Token::Native,
+                chain_decimals: 18,
+                confirmations: 6,
+                min_withdrawal: eth("0.001"),
+                withdrawal_fee: eth("0.0005"),
+                daily_limit: eth("50"),
+                review_above: eth("10"),
+            },
+            AssetSettings {
+                code: AssetCode::parse("USDT").expect("a valid code"),
+                token: Token::Erc20(sim_usdt_contract()),
+                chain_decimals: 6,
+                confirmations: 3,
+                min_withdrawal: usdt("1"),
+                withdrawal_fee: usdt("1"),
+                daily_limit: usdt("100000"),
+                review_above: usdt("20000"),
+            },
+        ],
+    }
+}
+
+/// The simulated chain's USDT contract: an address no real chain uses (…5eed).
+pub fn sim_usdt_contract() -> chain::Address {
+    let mut bytes = [0u8; 20];
+    bytes[18] = 0x5e;
+    bytes[19] = 0xed;
+    chain::Address(bytes)
+}

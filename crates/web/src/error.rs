@@ -98,6 +98,28 @@ pub enum Reason {
         feedback_en: Vec<String>,
         feedback_zh: Vec<String>,
     },
+    /// An amount that is not a positive decimal with at most the asset's decimals.
+    InvalidAmount { decimals: u8 },
+    /// Not an address of the asset's chain (or a mistyped checksum).
+    InvalidAddress,
+    /// No asset with this code, or none that travels on a chain we run.
+    AssetNotSupported,
+    /// A withdrawal refused by the wallet's rules, with the amounts the texts need.
+    WithdrawalRefused {
+        refusal: wallet::WithdrawalRefusal,
+        asset: String,
+        decimals: u8,
+    },
+    /// The `Idempotency-Key` was used before for another request.
+    IdempotencyConflict,
+    /// The first request with this `Idempotency-Key` is still being answered.
+    IdempotencyInFlight,
+    /// The `Idempotency-Key` header is not 1 to 255 printable characters.
+    InvalidIdempotencyKey,
+    /// The caller's role may not do this.
+    Forbidden,
+    /// The withdrawal is not (or no longer) waiting for review.
+    NotUnderReview,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -168,6 +190,15 @@ impl Reason {
             Reason::InvalidToken => "invalid_token",
             Reason::ExpiredToken => "expired_token",
             Reason::EmailAlreadyVerified => "email_already_verified",
+            Reason::InvalidAmount { .. } => "invalid_amount",
+            Reason::InvalidAddress => "invalid_address",
+            Reason::AssetNotSupported => "asset_not_supported",
+            Reason::WithdrawalRefused { refusal, .. } => refusal.code(),
+            Reason::IdempotencyConflict => "idempotency_conflict",
+            Reason::IdempotencyInFlight => "idempotency_in_flight",
+            Reason::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Reason::Forbidden => "forbidden",
+            Reason::NotUnderReview => "not_under_review",
             Reason::Internal => "internal_error",
         }
     }
@@ -197,7 +228,24 @@ impl Reason {
             Reason::MfaAlreadyEnabled | Reason::MfaNotStarted | Reason::NotFrozen => {
                 StatusCode::CONFLICT
             }
-            Reason::StepUpRequired | Reason::AccountFrozen => StatusCode::FORBIDDEN,
+            Reason::StepUpRequired | Reason::AccountFrozen | Reason::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
+            Reason::InvalidAmount { .. }
+            | Reason::InvalidAddress
+            | Reason::AssetNotSupported
+            | Reason::InvalidIdempotencyKey => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::IdempotencyConflict | Reason::IdempotencyInFlight | Reason::NotUnderReview => {
+                StatusCode::CONFLICT
+            }
+            Reason::WithdrawalRefused { refusal, .. } => {
+                use wallet::WithdrawalRefusal as W;
+                match refusal {
+                    W::StepUpRequired | W::WithdrawalsLocked { .. } => StatusCode::FORBIDDEN,
+                    W::AddressNotInBook | W::AddressTimeLocked { .. } => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                }
+            }
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
             Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
@@ -397,6 +445,39 @@ impl Reason {
                 ),
                 zh_cn: text("密码强度不足", format!("请选择更安全的密码。{}", feedback_zh.join(""))),
             },
+            Reason::InvalidAmount { decimals } => Texts {
+                en: text("Invalid amount", format!("Give the amount as a decimal string greater than zero with at most {decimals} digits after the point, e.g. \"0.015\".")),
+                zh_cn: text("金额无效", format!("请以字符串形式填写大于零的金额，小数点后最多 {decimals} 位，例如 \"0.015\"。")),
+            },
+            Reason::InvalidAddress => Texts {
+                en: text("Invalid address", "This is not an address on this asset's network. Copy it again from the receiving wallet; a mistyped letter fails the checksum."),
+                zh_cn: text("地址无效", "这不是该资产所在网络的地址。请从收款钱包重新复制；输错一个字母也无法通过校验。"),
+            },
+            Reason::AssetNotSupported => Texts {
+                en: text("Asset not supported here", "Deposits and withdrawals of this asset are not available: no network for it is running."),
+                zh_cn: text("暂不支持该资产", "该资产暂不支持充值和提现：没有正在运行的对应网络。"),
+            },
+            Reason::WithdrawalRefused { refusal, asset, decimals } => withdrawal_texts(refusal, asset, *decimals),
+            Reason::IdempotencyConflict => Texts {
+                en: text("Idempotency key reused", "This Idempotency-Key was already used for a different request. Use a new key for a new request."),
+                zh_cn: text("幂等键已被使用", "此 Idempotency-Key 已用于另一个不同的请求。新的请求请使用新的键。"),
+            },
+            Reason::IdempotencyInFlight => Texts {
+                en: text("Request in progress", "The first request with this Idempotency-Key is still being processed; retry in a moment to get its answer."),
+                zh_cn: text("请求处理中", "使用此 Idempotency-Key 的第一个请求仍在处理中，请稍后重试以获取其结果。"),
+            },
+            Reason::InvalidIdempotencyKey => Texts {
+                en: text("Invalid Idempotency-Key", "The Idempotency-Key header must be 1 to 255 printable ASCII characters, e.g. a UUID."),
+                zh_cn: text("Idempotency-Key 无效", "Idempotency-Key 请求头必须是 1 到 255 个可打印 ASCII 字符，例如一个 UUID。"),
+            },
+            Reason::Forbidden => Texts {
+                en: text("Not allowed", "Your account's role does not allow this."),
+                zh_cn: text("无权操作", "您的账户角色无权执行此操作。"),
+            },
+            Reason::NotUnderReview => Texts {
+                en: text("Not waiting for review", "This withdrawal is not waiting for review; it may have been decided already."),
+                zh_cn: text("无需审核", "该提现不在待审核状态，可能已经有人处理过了。"),
+            },
             Reason::Internal => Texts {
                 en: text(
                     "Internal error",
@@ -410,6 +491,55 @@ impl Reason {
     fn text_in(&self, lang: Lang) -> Text {
         let Texts { en, zh_cn } = self.texts();
         lang.pick(en, zh_cn)
+    }
+}
+
+/// The texts of a refused withdrawal, with its numbers.
+fn withdrawal_texts(refusal: &wallet::WithdrawalRefusal, asset: &str, decimals: u8) -> Texts {
+    use wallet::WithdrawalRefusal as W;
+    let amount = |a: &ledger::Amount| format!("{} {asset}", a.to_decimal_string(decimals));
+    let when = |ms: &i64| crate::api::sessions::rfc3339(*ms);
+    match refusal {
+        W::AssetNotWithdrawable => Texts {
+            en: text("Asset not withdrawable", "Withdrawals of this asset are not available: no network for it is running."),
+            zh_cn: text("该资产无法提现", "该资产暂不支持提现：没有正在运行的对应网络。"),
+        },
+        W::InvalidAmount => Texts {
+            en: text("Invalid amount", "The amount must be greater than zero and fit the network's precision."),
+            zh_cn: text("金额无效", "金额必须大于零，且符合该网络的精度。"),
+        },
+        W::AmountBelowMinimum { minimum } => Texts {
+            en: text("Amount below the minimum", format!("The smallest withdrawal of {asset} is {}.", amount(minimum))),
+            zh_cn: text("低于最小提现金额", format!("{asset} 的最小提现金额为 {}。", amount(minimum))),
+        },
+        W::OwnDepositAddress => Texts {
+            en: text("That is a deposit address of ours", "This address belongs to okwallet. To move money to another okwallet user, use Send (instant and free)."),
+            zh_cn: text("这是本平台的充值地址", "该地址属于 okwallet。如需转给其他 okwallet 用户，请使用“转账”（即时到账，免费）。"),
+        },
+        W::WithdrawalsLocked { until_ms } => Texts {
+            en: text("Withdrawals paused", format!("After a recent security change, withdrawals are paused until {} to protect your funds.", when(until_ms))),
+            zh_cn: text("提现暂停中", format!("由于近期的安全设置变更，为保护您的资金，提现暂停至 {}。", when(until_ms))),
+        },
+        W::AddressNotInBook => Texts {
+            en: text("Address not in your address book", "Allowlist mode is on: add this address to your withdrawal address book first (it needs your second factor and becomes usable after the waiting period)."),
+            zh_cn: text("地址不在地址簿中", "已开启白名单模式：请先将该地址加入提现地址簿（需要双重验证，等待期结束后才能使用）。"),
+        },
+        W::AddressTimeLocked { usable_from_ms } => Texts {
+            en: text("New address still waiting", format!("This address was added recently; for your safety it can be used from {}.", when(usable_from_ms))),
+            zh_cn: text("新地址等待期未结束", format!("该地址是新添加的，为了您的资金安全，将于 {} 起可以使用。", when(usable_from_ms))),
+        },
+        W::StepUpRequired => Texts {
+            en: text("Confirm it is you", "With allowlist mode off, every withdrawal needs a fresh second-factor confirmation (POST /api/v1/me/step-up)."),
+            zh_cn: text("请确认是您本人", "关闭白名单模式后，每次提现都需要重新进行双重验证（POST /api/v1/me/step-up）。"),
+        },
+        W::InsufficientFunds => Texts {
+            en: text("Insufficient funds", "Your available balance does not cover the amount plus the withdrawal fee."),
+            zh_cn: text("余额不足", "可用余额不足以支付提现金额和手续费。"),
+        },
+        W::DailyLimitExceeded { limit, used } => Texts {
+            en: text("Daily limit reached", format!("Withdrawals of {asset} are limited to {} in 24 hours (fees included); {} is already used.", amount(limit), amount(used))),
+            zh_cn: text("超出每日限额", format!("{asset} 每 24 小时的提现限额为 {}（含手续费），已使用 {}。", amount(limit), amount(used))),
+        },
     }
 }
 

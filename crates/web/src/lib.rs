@@ -10,12 +10,14 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod lang;
 pub mod mail;
 pub mod metrics;
 pub mod pages;
 pub mod request;
+pub mod status;
 
 use std::any::Any;
 use std::future::Future;
@@ -49,6 +51,9 @@ pub struct AppState {
     /// Demo mode: the simulated chain runs and its routes are present.
     pub demo: bool,
     pub settings: Arc<Settings>,
+    /// Deposits and withdrawals; `None` when no chain is configured (the wallet routes answer
+    /// `asset_not_supported` then).
+    pub wallet: Option<Arc<wallet::Wallet>>,
 }
 
 /// Operator settings the handlers read.

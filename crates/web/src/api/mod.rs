@@ -16,6 +16,7 @@ pub mod password_resets;
 pub mod security;
 pub mod sessions;
 pub mod users;
+pub mod wallet;
 
 use axum::Router;
 
@@ -36,4 +37,5 @@ pub fn router() -> Router<AppState> {
         .merge(password_resets::router())
         .merge(freeze_links::router())
         .merge(dev::router())
+        .merge(wallet::router())
 }

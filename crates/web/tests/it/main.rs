@@ -5,6 +5,7 @@ mod accounts;
 pub(crate) mod mail;
 pub(crate) mod pages;
 mod passkeys;
+mod wallet;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -23,6 +24,8 @@ struct App {
     base: String,
     client: reqwest::Client,
     state: AppState,
+    /// The simulated chain the wallet runs on; tests mine it by hand.
+    sim: Arc<chain::sim::SimChain>,
     _stop: oneshot::Sender<()>,
     _db: TestDb,
 }
@@ -53,12 +56,32 @@ impl App {
         )
         .await
         .expect("the ledger writer starts");
+        let sim = Arc::new(chain::sim::SimChain::new(chain::sim::SimConfig::default()));
+        let mut wallet = ::wallet::Wallet::new(
+            test_db.db.clone(),
+            ledger.clone(),
+            chain::hd::Seed::from_bytes(&[0x42; 64]).unwrap(),
+            vec![::wallet::ChainRuntime {
+                settings: ::wallet::settings::demo_chain(3),
+                chain: sim.clone(),
+                sim: Some(sim.clone()),
+            }],
+            24 * 3600 * 1000,
+        )
+        .unwrap();
+        wallet.address_lock_ms = 24 * 3600 * 1000;
+        sim.fund(
+            wallet.hot_wallet_address(),
+            chain::Token::Native,
+            1_000 * 1_000_000_000_000_000_000,
+        );
         let state = AppState {
             db: test_db.db.clone(),
             ledger,
             metrics,
             demo,
             settings: Default::default(),
+            wallet: Some(Arc::new(wallet)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -85,8 +108,18 @@ impl App {
             base,
             client: reqwest::Client::new(),
             state,
+            sim,
             _stop: stop,
             _db: test_db,
+        }
+    }
+
+    /// Mines `blocks` on the simulated chain, letting the wallet look after each.
+    async fn mine(&self, blocks: u64) {
+        let wallet = self.state.wallet.as_ref().expect("tests run a wallet");
+        for _ in 0..blocks {
+            self.sim.mine(1);
+            wallet.tick().await.expect("a wallet round");
         }
     }
 
