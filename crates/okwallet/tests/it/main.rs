@@ -3,6 +3,7 @@
 //! SMTP server, and the pages in real Chromium.
 
 mod browser;
+mod chains;
 mod cli;
 mod crash;
 mod mail;
