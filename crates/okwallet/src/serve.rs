@@ -212,5 +212,9 @@ fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
     }
     println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
     println!("  Mail · 邮件: {public_url}/dev/mailbox  (API: /api/v1/dev/mailbox)");
+    println!(
+        "  Deposits run on a SIMULATED chain · 充值使用模拟链: {public_url}/deposit  \
+         (API: POST /api/v1/sim/deposits)"
+    );
     println!();
 }

@@ -6,6 +6,7 @@ mod mail;
 mod passkeys;
 mod schema;
 mod users;
+mod wallet;
 
 use ledger::{AccountId, Amount, AssetCode, Transfer, TransferId, TransferKind};
 
