@@ -63,7 +63,10 @@ const METHOD_NOT_FOUND: i64 = -32601;
 /// An EVM chain reached over JSON-RPC at one URL.
 pub struct EvmChain {
     provider: RootProvider<AnyNetwork>,
-    chain_id: u64,
+    /// The node's chain id; 0 until it was read (a lazily made chain reads it on first use).
+    chain_id: std::sync::atomic::AtomicU64,
+    /// The chain id the operator expects; a node that reports another is refused.
+    expected_chain_id: Option<u64>,
     /// The URL as the HTTP client prints it in its errors, and how it is shown instead: a URL
     /// may carry an API key in its path or query, which must not reach a log.
     url_full: String,
@@ -74,7 +77,7 @@ impl fmt::Debug for EvmChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvmChain")
             .field("url", &self.url_shown)
-            .field("chain_id", &self.chain_id)
+            .field("chain_id", &self.chain_id())
             .finish()
     }
 }
@@ -83,6 +86,15 @@ impl EvmChain {
     /// Connects to the node at `rpc_url` (http or https) and reads its chain id, which every
     /// signature commits to (EIP-155).
     pub async fn connect(rpc_url: &str) -> Result<EvmChain, ChainError> {
+        let chain = EvmChain::lazy(rpc_url, None)?;
+        chain.ensure_chain_id().await?;
+        Ok(chain)
+    }
+
+    /// A chain at `rpc_url` that connects on first use, so that a node that is down when the
+    /// server starts delays the wallet's work instead of stopping the server. With
+    /// `expected_chain_id`, a node on another network is refused on every call.
+    pub fn lazy(rpc_url: &str, expected_chain_id: Option<u64>) -> Result<EvmChain, ChainError> {
         let url: reqwest::Url = rpc_url
             .trim()
             .parse()
@@ -95,23 +107,40 @@ impl EvmChain {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|err| ChainError::Unavailable(format!("the HTTP client: {err}")))?;
-        let mut chain = EvmChain {
+        Ok(EvmChain {
             provider: RootProvider::new(RpcClient::new_http_with_client(http, url.clone())),
-            chain_id: 0,
+            chain_id: std::sync::atomic::AtomicU64::new(0),
+            expected_chain_id,
             url_full: url.as_str().to_owned(),
             url_shown,
-        };
-        chain.chain_id = chain
+        })
+    }
+
+    /// The chain id the node reported (0 before the first successful call).
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Reads the node's chain id once, and checks it against the expected one.
+    async fn ensure_chain_id(&self) -> Result<u64, ChainError> {
+        let known = self.chain_id();
+        if known != 0 {
+            return Ok(known);
+        }
+        let id = self
             .provider
             .get_chain_id()
             .await
-            .map_err(|err| chain.unavailable(err))?;
-        Ok(chain)
-    }
-
-    /// The chain id the node reported when connected.
-    pub fn chain_id(&self) -> u64 {
+            .map_err(|err| self.unavailable(err))?;
+        if let Some(expected) = self.expected_chain_id.filter(|e| *e != id) {
+            return Err(ChainError::Unavailable(format!(
+                "the node at {} is on chain id {id}, not the configured {expected}",
+                self.url_shown
+            )));
+        }
         self.chain_id
+            .store(id, std::sync::atomic::Ordering::Relaxed);
+        Ok(id)
     }
 
     fn unavailable(&self, err: impl fmt::Display) -> ChainError {
@@ -237,6 +266,8 @@ impl Chain for EvmChain {
     }
 
     async fn head(&self) -> Result<u64, ChainError> {
+        // Every worker round starts here: the first one that reaches the node learns its id.
+        self.ensure_chain_id().await?;
         self.provider
             .get_block_number()
             .await
@@ -378,7 +409,14 @@ impl Chain for EvmChain {
             }
         };
         let mut unsigned = TxEip1559 {
-            chain_id: self.chain_id,
+            chain_id: match self.chain_id() {
+                0 => {
+                    return Err(ChainError::Unavailable(
+                        "the node was not reached yet: its chain id is unknown".into(),
+                    ))
+                }
+                id => id,
+            },
             nonce: tx.nonce,
             gas_limit,
             max_fee_per_gas: tx.fees.max_fee_per_gas,
@@ -592,6 +630,31 @@ mod tests {
         assert!(!message.contains("secret-api-key"), "{message}");
         assert!(matches!(
             EvmChain::connect("not a url").await,
+            Err(ChainError::Unavailable(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_lazy_chain_waits_for_its_node_and_signs_nothing_before() {
+        let chain = EvmChain::lazy("http://127.0.0.1:9/", Some(1)).unwrap();
+        assert_eq!(chain.chain_id(), 0);
+        assert!(matches!(
+            chain.head().await,
+            Err(ChainError::Unavailable(_))
+        ));
+        let key = hd::PrivateKey::from_bytes([7; 32]).unwrap();
+        let tx = Outgoing {
+            to: crate::Address([1; 20]),
+            token: Token::Native,
+            amount: 1,
+            nonce: 0,
+            fees: FeeBid {
+                max_fee_per_gas: 1,
+                max_priority_fee_per_gas: 1,
+            },
+        };
+        assert!(matches!(
+            chain.sign(&key, &tx),
             Err(ChainError::Unavailable(_))
         ));
     }

@@ -126,7 +126,8 @@ async fn configured(
                 .rpc_url
                 .as_deref()
                 .context("kind = \"evm\" needs rpc_url")?;
-            let chain = chain::evm::EvmChain::connect(url).await?;
+            // Lazy: a node that is down at start delays deposits, not the whole server.
+            let chain = chain::evm::EvmChain::lazy(url, file.chain_id)?;
             Ok(ChainRuntime {
                 settings,
                 chain: Arc::new(chain),

@@ -141,6 +141,8 @@ pub struct FileChain {
     pub id: String,
     pub kind: String,
     pub rpc_url: Option<String>,
+    /// The network's chain id (1 for Ethereum mainnet); a node reporting another is refused.
+    pub chain_id: Option<u64>,
     /// The usual seconds between blocks, for ETAs (default 12).
     pub block_time_s: Option<u64>,
     /// Seconds before a withdrawal not mined gets a higher fee (default 120).
@@ -424,6 +426,7 @@ mod tests {
                 id: "ethereum".into(),
                 kind: "evm".into(),
                 rpc_url: Some("https://mainnet.example.com/v3/k3ysecret".into()),
+                chain_id: Some(1),
                 block_time_s: None,
                 stuck_after_s: None,
                 max_fee_gwei: None,

@@ -43,6 +43,17 @@ async fn native_transfers_are_found_in_their_block_and_headers_chain() {
     let chain = anvil.chain().await;
     assert!(!chain.simulated());
     assert_eq!(chain.chain_id(), 31337, "anvil's default chain id");
+    // A node on another network than the configured one is refused.
+    let elsewhere = chain::evm::EvmChain::lazy(anvil.url(), Some(1)).unwrap();
+    match elsewhere.head().await {
+        Err(chain::ChainError::Unavailable(message)) => {
+            assert!(message.contains("31337"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let right = chain::evm::EvmChain::lazy(anvil.url(), Some(31337)).unwrap();
+    assert!(right.head().await.is_ok());
+    assert_eq!(right.chain_id(), 31337);
 
     let to = deposit_address(0);
     let amount = 3 * ETHER / 2;

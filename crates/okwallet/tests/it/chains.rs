@@ -52,6 +52,7 @@ testkit::both_backends!(
 id = "ethereum"
 kind = "evm"
 rpc_url = "{}"
+chain_id = 31337
 block_time_s = 1
 
 [[chains.assets]]
