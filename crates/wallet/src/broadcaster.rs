@@ -31,6 +31,15 @@ pub async fn tick(wallet: &Wallet, runtime: &ChainRuntime) -> anyhow::Result<()>
     }
     if !outstanding {
         for w in db.withdrawals_in(Some(id), &[status::REQUESTED]).await? {
+            // A frozen account's withdrawals wait, unsent and still held: freezing is how a
+            // person stops a thief's withdrawal that is already queued.
+            let frozen = db
+                .user_by_id(&w.user_id)
+                .await?
+                .is_some_and(|u| u.is_frozen(store::now_ms()));
+            if frozen {
+                continue;
+            }
             if !start(wallet, runtime, &w).await? {
                 break;
             }

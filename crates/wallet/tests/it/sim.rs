@@ -550,3 +550,33 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_frozen_accounts_queued_withdrawal_waits_unsent,
+    |backend| async move {
+        let w = World::new(backend, 13).await;
+        w.sim.fund(w.hot(), Token::Native, 10 * ETH_WEI);
+        let alice = w.user("alice").await;
+        fund(&w, &alice, 2).await;
+        book(&w, &alice, outside()).await;
+        let wd = withdraw(&w, &alice, ETH, outside()).await.unwrap();
+        assert!(w.t.db.freeze_user(&alice.id, "test").await.unwrap());
+        w.mine(3).await;
+        assert_eq!(
+            status(&w, &wd.id).await.status,
+            "requested",
+            "not sent while frozen"
+        );
+        assert_eq!(w.chain_balance(outside(), Token::Native).await, 0);
+        assert_eq!(w.held(&alice, "ETH").await, ETH + ETH / 1000, "still held");
+        // The freeze is lifted (its cooling-off over): it goes out.
+        sqlx::query("UPDATE users SET frozen_at_ms = NULL WHERE id = $1")
+            .bind(&alice.id)
+            .execute(w.t.db.pool())
+            .await
+            .unwrap();
+        w.mine(4).await;
+        assert_eq!(status(&w, &wd.id).await.status, "completed");
+        w.assert_ledger_verifies().await;
+    }
+);
