@@ -30,10 +30,11 @@ function cleanEnv(dataDir) {
 /**
  * A running demo server: `url` is `http://localhost:<port>` (the cookies are Secure, which
  * browsers accept over plain HTTP only on localhost), `banner` is everything it printed first.
+ * `env` adds OKWALLET_* settings of the story's own (e.g. a short address time-lock).
  */
-export async function startServer() {
+export async function startServer({ env: extraEnv = {} } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'okwallet-browser-'));
-  const env = cleanEnv(dataDir);
+  const env = { ...cleanEnv(dataDir), ...extraEnv };
   const child = spawn(
     OKWALLET_BIN,
     ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir],

@@ -158,3 +158,36 @@ for (const form of document.querySelectorAll("form[data-passkey-create]")) {
     }
   });
 }
+
+// --- live sections ------------------------------------------------------------------------------
+// A page with a refresh link marked `data-refresh="<ms>"` (the deposit page) works without this:
+// the link reloads it. With it, the page's `data-live` sections are fetched again every few
+// seconds while the tab is visible, and replaced when they changed — except one the person is
+// using (focus inside it), which waits for the next round.
+
+const refresher = document.querySelector("a[data-refresh]");
+if (refresher) {
+  const every = Math.max(1000, Number(refresher.dataset.refresh) || 3000);
+  let busy = false;
+  const refresh = async () => {
+    if (busy || document.visibilityState !== "visible") return;
+    busy = true;
+    try {
+      const answer = await fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!answer.ok || answer.redirected) return;
+      const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+      for (const section of document.querySelectorAll("[data-live][id]")) {
+        const next = fresh.getElementById(section.id);
+        if (!next || next.innerHTML === section.innerHTML) continue;
+        if (section.contains(document.activeElement) && document.activeElement !== document.body) continue;
+        section.innerHTML = next.innerHTML;
+      }
+    } catch {
+      // Offline for a moment: the next round tries again, and the link still works.
+    } finally {
+      busy = false;
+    }
+  };
+  window.setInterval(refresh, every);
+  document.addEventListener("visibilitychange", refresh);
+}

@@ -3,11 +3,13 @@
 //! centre, freezing, the language switch, the demo logins, CSRF refusal and the admin console,
 //! passkeys (a virtual authenticator: add, sign in, second step, remove), and the mail links
 //! read in the demo mailbox (verify the email, reset the password, freeze from another
-//! browser), in zh-CN and English at desktop and phone widths, with a full-page screenshot of
+//! browser), deposits (address, QR, confirmations advancing on the simulated chain),
+//! withdrawals (the address book's time-lock, the fee preview) and the supervisors' review, in
+//! zh-CN and English at desktop and phone widths, with a full-page screenshot of
 //! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
 //! critical findings.
 //!
-//! It needs Chromium and takes about a minute and a half, so it runs only when
+//! It needs Chromium and takes about two and a half minutes, so it runs only when
 //! OKWALLET_BROWSER_TESTS=1 (`.ci/run` sets it and installs Chromium); without it the test says
 //! it was skipped.
 

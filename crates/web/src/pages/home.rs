@@ -1,5 +1,5 @@
-//! `/`: the welcome page for visitors, the dashboard (balances, account state, what to do next)
-//! for someone signed in. Public; the dashboard part needs the session cookie.
+//! `/`: the welcome page for visitors, the dashboard (balances available, held and incoming,
+//! account state, what to do next) for someone signed in. Public; the dashboard part needs the session cookie.
 
 use askama::Template;
 use axum::extract::State;
@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ledger::Amount;
 
 use super::security::{checklist, CheckItem};
 use super::PageCtx;
+use crate::api::wallet::balance_rows;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -30,6 +30,8 @@ pub struct BalanceLine {
     pub name: String,
     pub available: String,
     pub held: String,
+    /// Deposits seen on the chain and still confirming.
+    pub incoming: String,
 }
 
 #[derive(Template)]
@@ -70,27 +72,22 @@ async fn home(State(state): State<AppState>, ctx: PageCtx) -> Response {
     }
 }
 
-/// Per asset: what can be spent now and what is held by pending transfers.
+/// Per asset: what can be spent now, what is held by pending transfers and what is on its way
+/// (deposits still confirming) — the API's numbers, with the assets' names.
 async fn balances(state: &AppState, user_id: &str) -> Result<Vec<BalanceLine>, ApiError> {
-    let mut lines = Vec::new();
-    for asset in state.db.asset_listing().await? {
-        let id = store::accounts::user_account_id(user_id, &asset.code);
-        let (available, held) = match state.db.account(&id).await? {
-            Some(account) => (account.available(), account.debits_pending),
-            None => (0, 0),
-        };
-        let show = |minor: i64| {
-            Amount::from_minor(minor).map_or_else(
-                || minor.to_string(),
-                |a| a.to_decimal_string(asset.decimals),
-            )
-        };
-        lines.push(BalanceLine {
-            code: asset.code.as_str().to_owned(),
-            name: asset.name.clone(),
-            available: show(available),
-            held: show(held),
-        });
-    }
-    Ok(lines)
+    let names = state.db.asset_listing().await?;
+    Ok(balance_rows(state, user_id)
+        .await?
+        .into_iter()
+        .map(|b| BalanceLine {
+            name: names
+                .iter()
+                .find(|a| a.code.as_str() == b.asset)
+                .map_or_else(String::new, |a| a.name.clone()),
+            code: b.asset,
+            available: b.available,
+            held: b.held,
+            incoming: b.incoming,
+        })
+        .collect())
 }

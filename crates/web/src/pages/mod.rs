@@ -14,6 +14,7 @@ pub mod home;
 pub mod links;
 pub mod security;
 mod texts;
+pub mod wallet;
 
 use std::fmt::Write as _;
 
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(security::router())
         .merge(admin::router())
+        .merge(wallet::router())
         .merge(links::router())
         .merge(lang_router())
 }

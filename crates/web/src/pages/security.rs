@@ -355,7 +355,7 @@ async fn freeze(
 }
 
 #[derive(Deserialize, Default)]
-struct ProofForm {
+pub(super) struct ProofForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -368,6 +368,18 @@ struct ProofForm {
 }
 
 impl ProofForm {
+    /// Whether the form carried no proof at all (a session already stepped up sends none).
+    pub(super) fn is_empty(&self) -> bool {
+        [
+            &self.password,
+            &self.otp,
+            &self.proof_ceremony_id,
+            &self.proof_credential,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
+    }
+
     fn proof(self) -> Result<security::Proof, ApiError> {
         let some = |s: String| Some(s).filter(|s| !s.trim().is_empty());
         let passkey = if self.proof_credential.trim().is_empty() {
@@ -455,8 +467,8 @@ struct RecoveryCodesPage<'a> {
     codes: Vec<String>,
 }
 
-/// The QR code of an `otpauth://` URL as inline SVG.
-fn qr_svg(text: &str) -> Option<String> {
+/// The QR code of a text (an `otpauth://` URL, a deposit address) as inline SVG.
+pub(super) fn qr_svg(text: &str) -> Option<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
     Some(
         code.render::<qrcode::render::svg::Color>()
@@ -615,7 +627,7 @@ async fn resend_verification(
 }
 
 /// Proves who is there with the form's password or code, then answers the session stepped up.
-async fn step_up_with(
+pub(super) async fn step_up_with(
     state: &AppState,
     ctx: &PageCtx,
     current: &CurrentSession,
