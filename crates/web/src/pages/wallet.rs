@@ -31,6 +31,7 @@ use crate::auth::{CurrentSession, SteppedUp};
 use crate::error::{ApiError, Reason};
 use crate::lang::Lang;
 use crate::AppState;
+use store::wallet::IdempotencyBegin;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -481,6 +482,9 @@ struct WithdrawPage<'a> {
     has_passkey: bool,
     frozen: bool,
     history: Vec<WithdrawalLine>,
+    /// A fresh key per rendered form: the same form posted twice (a double click, a resend)
+    /// makes one withdrawal.
+    form_key: String,
 }
 
 /// What the withdraw page shows besides its lists: the form's values and any message.
@@ -630,6 +634,7 @@ async fn render_withdraw(
             has_passkey,
             frozen: current.user.is_frozen(now),
             history,
+            form_key: store::new_id(),
         })
     }
     .await;
@@ -650,6 +655,9 @@ struct WithdrawForm {
     /// `preview` shows amount + fee; anything else asks for the withdrawal.
     #[serde(default)]
     action: String,
+    /// The rendered form's key (see `WithdrawPage::form_key`).
+    #[serde(default)]
+    form_key: String,
 }
 
 /// The fee preview: what would be debited, and what would be left.
@@ -720,7 +728,7 @@ async fn withdraw(
             address: form.address.trim().to_owned(),
             amount: form.amount.trim().to_owned(),
         };
-        make_withdrawal(&state, ctx.lang, current.clone(), &request).await
+        once_per_form(&state, &ctx, &current, &form.form_key, &request).await
     };
     match result {
         Ok(view) => ctx.see_other(&format!(
@@ -733,6 +741,54 @@ async fn withdraw(
             render_withdraw(&state, &ctx, &current, page, e.status()).await
         }
         Err(e) => ctx.error(&e),
+    }
+}
+
+/// Makes the withdrawal a form asks for, once per form key: a second post of the same form
+/// answers with the withdrawal the first one made (or "still in progress").
+async fn once_per_form(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &crate::auth::CurrentSession,
+    form_key: &str,
+    request: &WithdrawRequest,
+) -> Result<crate::api::wallet::WithdrawalView, ApiError> {
+    let key = format!("page:{}", form_key.trim());
+    if form_key.trim().is_empty() || key.len() > 255 {
+        return make_withdrawal(state, ctx.lang, current.clone(), request).await;
+    }
+    let hash = serde_json::to_string(request).unwrap_or_default();
+    let user = &current.user.id;
+    match state
+        .db
+        .idempotency_begin(user, &key, "page /withdraw", &hash)
+        .await?
+    {
+        IdempotencyBegin::Fresh => {
+            let made = make_withdrawal(state, ctx.lang, current.clone(), request).await;
+            match &made {
+                Ok(view) => {
+                    state
+                        .db
+                        .idempotency_finish(user, &key, 201, &view.id)
+                        .await?
+                }
+                Err(_) => state.db.idempotency_abandon(user, &key).await?,
+            }
+            made
+        }
+        IdempotencyBegin::Replay { body, .. } => {
+            let w = state
+                .db
+                .withdrawal(&body)
+                .await?
+                .filter(|w| &w.user_id == user)
+                .ok_or_else(ApiError::not_found)?;
+            let decimals = parse_asset(state, &w.asset).await?.decimals;
+            Ok(crate::api::wallet::withdrawal_view(&w, decimals, ctx.lang))
+        }
+        IdempotencyBegin::Conflict => Err(ApiError::new(Reason::IdempotencyConflict)),
+        IdempotencyBegin::InFlight => Err(ApiError::new(Reason::IdempotencyInFlight)),
     }
 }
 

@@ -463,3 +463,58 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_same_withdraw_form_posted_twice_makes_one_withdrawal,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("alice@example.com").await;
+        let token = app.token("alice@example.com").await;
+        app.fund_eth(&token, "2").await;
+        app.step_up(&token).await;
+        app.post_json(
+            "/api/v1/withdrawal-addresses",
+            json!({"asset": "ETH", "address": DEST}),
+            Some(&token),
+        )
+        .await;
+        app.unlock_book().await;
+        let mut browser = crate::pages::Browser::new(&app);
+        assert_eq!(
+            browser.log_in("alice@example.com", STRONG).await.status,
+            303
+        );
+        let page = browser.get("/withdraw?asset=ETH").await;
+        assert_eq!(page.status, 200);
+        let csrf = page.csrf();
+        let key = page
+            .body
+            .split("name=\"form_key\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form carries its key")
+            .to_owned();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("form_key", key.as_str()),
+            ("asset", "ETH"),
+            ("address", DEST),
+            ("amount", "0.25"),
+        ];
+        let first = browser.post("/withdraw", &form).await;
+        let second = browser.post("/withdraw", &form).await;
+        assert_eq!((first.status, second.status), (303, 303), "{}", second.body);
+        assert_eq!(
+            first.location, second.location,
+            "both land on the one withdrawal"
+        );
+        let list: Value = app
+            .get_auth("/api/v1/withdrawals", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+        assert_eq!(app.balance(&token, "ETH").await["held"], "0.2505");
+    }
+);
