@@ -481,3 +481,133 @@ fn replace_database(url: &str, name: &str) -> String {
         None => format!("{base}/{name}"),
     }
 }
+
+#[derive(clap::Args, Debug)]
+pub struct DepositsBenchArgs {
+    /// Users, each with their own deposit address.
+    #[arg(long, default_value_t = 1_000)]
+    users: usize,
+    /// Deposits sent, spread evenly over the users and the blocks.
+    #[arg(long, default_value_t = 5_000)]
+    deposits: usize,
+    /// Blocks the deposits are mined in.
+    #[arg(long, default_value_t = 100)]
+    blocks: u64,
+    /// Print only JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `okwallet bench deposits`: the watcher's cost per deposit on the simulated chain (no network
+/// in the way): deposit addresses handed out, then blocks full of deposits scanned, recorded,
+/// confirmed and credited, on a fresh database.
+pub async fn deposits(config: &Config, args: DepositsBenchArgs) -> anyhow::Result<ExitCode> {
+    use chain::sim::{SimChain, SimConfig};
+    let fresh = FreshDb::create(config).await?;
+    let db = &fresh.db;
+    let backend = match db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let ledger = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
+    let sim = Arc::new(SimChain::new(SimConfig::default()));
+    let settings = wallet::settings::demo_chain(12);
+    let confirmations = u64::from(settings.confirmations_max());
+    let wallet = wallet::Wallet::new(
+        db.clone(),
+        ledger,
+        chain::hd::Seed::from_bytes(&[0x42; 64])?,
+        vec![wallet::ChainRuntime {
+            settings,
+            chain: sim.clone(),
+            sim: Some(sim.clone()),
+        }],
+        0,
+    )?;
+    wallet.tick().await?;
+
+    let started = Instant::now();
+    let mut addresses = Vec::with_capacity(args.users);
+    for n in 0..args.users {
+        let email = identity::Email::parse(&format!("bench{n}@example.com"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let user = db
+            .create_user(&email, "unused", identity::Role::User, "en")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let code = AssetCode::parse("ETH").expect("a valid code");
+        match wallet.deposit_address(&user.id, &code).await? {
+            wallet::AddressAnswer::Address { address, .. } => addresses.push(address),
+            wallet::AddressAnswer::NotDepositable => anyhow::bail!("ETH is not depositable"),
+        }
+    }
+    let addresses_elapsed = started.elapsed();
+
+    let per_block = args.deposits.div_ceil(args.blocks.max(1) as usize).max(1);
+    let mut sent = 0;
+    for _ in 0..args.blocks {
+        for _ in 0..per_block.min(args.deposits - sent) {
+            sim.faucet(
+                addresses[sent % addresses.len()],
+                chain::Token::Native,
+                1_000_000_000_000_000,
+            );
+            sent += 1;
+        }
+        sim.mine(1);
+    }
+    sim.mine(confirmations);
+    let started = Instant::now();
+    let mut rounds = 0;
+    loop {
+        wallet.tick().await?;
+        rounds += 1;
+        let head = sim_head(&sim).await?;
+        let cursor = db.chain_cursor("ethereum").await?.map_or(0, |(n, _)| n);
+        if cursor >= i64::try_from(head)? {
+            break;
+        }
+    }
+    let watch_elapsed = started.elapsed();
+    let report = db.verify_ledger().await?;
+    let line = serde_json::json!({
+        "bench": "deposits",
+        "backend": backend,
+        "users": args.users,
+        "deposits": sent,
+        "blocks": args.blocks,
+        "addresses_per_s": (args.users as f64 / addresses_elapsed.as_secs_f64()).round(),
+        "watch_s": (watch_elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        "watcher_rounds": rounds,
+        "deposits_credited_per_s": (sent as f64 / watch_elapsed.as_secs_f64()).round(),
+        "ledger_verify_ok": report.discrepancies.is_empty(),
+    });
+    if !args.json {
+        println!(
+            "{backend}: {} addresses at {}/s; {sent} deposits in {} blocks scanned, recorded and \
+             credited in {:.2} s ({}/s); ledger verify {}",
+            args.users,
+            line["addresses_per_s"],
+            args.blocks,
+            watch_elapsed.as_secs_f64(),
+            line["deposits_credited_per_s"],
+            if report.discrepancies.is_empty() {
+                "ok"
+            } else {
+                "FAILED"
+            },
+        );
+    }
+    println!("{line}");
+    fresh.drop().await;
+    Ok(if report.discrepancies.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn sim_head(sim: &chain::sim::SimChain) -> anyhow::Result<u64> {
+    use chain::Chain;
+    Ok(sim.head().await?)
+}

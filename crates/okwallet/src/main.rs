@@ -161,6 +161,9 @@ enum BenchCommand {
     /// Log-in latency (p50, p99) and throughput through the real HTTP route, with the argon2id
     /// parameters okwallet uses, against a fresh database.
     Login(bench::LoginBenchArgs),
+    /// The deposit watcher on the simulated chain: addresses handed out, then blocks full of
+    /// deposits scanned, recorded and credited.
+    Deposits(bench::DepositsBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -230,6 +233,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
         Command::Bench(BenchCommand::Login(args)) => bench::login(&config, args).await,
+        Command::Bench(BenchCommand::Deposits(args)) => bench::deposits(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }

@@ -489,56 +489,50 @@ impl Db {
 
     // --- deposits --------------------------------------------------------------------------
 
-    /// Records a deposit at first sight. The same transfer seen again in another block (it was
-    /// reorganised and mined again) moves to that block and starts confirming afresh, unless it
-    /// was already credited. Returns the stored deposit.
-    pub async fn record_deposit(&self, seen: &SeenDeposit) -> anyhow::Result<Deposit> {
+    /// Records the deposits seen in one block, in one transaction. A deposit is recorded at first
+    /// sight; the same transfer seen again in another block (it was reorganised and mined again)
+    /// moves to that block and starts confirming afresh, unless it was already credited.
+    pub async fn record_deposits(&self, seen: &[SeenDeposit]) -> anyhow::Result<()> {
         let now = now_ms();
-        sqlx::query(
-            "INSERT INTO deposits (id, chain, tx_hash, log_index, user_id, asset, address, \
-             from_address, amount, amount_raw, block_number, block_hash, confirmations, \
-             confirmations_required, status, simulated, ledger_transfer_id, detected_at_ms, \
-             updated_at_ms, credited_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, \
-             $17, $17, NULL) \
-             ON CONFLICT (chain, tx_hash, log_index) DO UPDATE SET \
-             block_number = excluded.block_number, block_hash = excluded.block_hash, \
-             confirmations = 1, status = excluded.status, updated_at_ms = excluded.updated_at_ms \
-             WHERE deposits.status NOT IN ('credited', 'too_small') \
-             AND deposits.block_hash <> excluded.block_hash",
-        )
-        .bind(new_id())
-        .bind(&seen.chain)
-        .bind(&seen.tx_hash)
-        .bind(seen.log_index)
-        .bind(&seen.user_id)
-        .bind(&seen.asset)
-        .bind(&seen.address)
-        .bind(&seen.from_address)
-        .bind(seen.amount)
-        .bind(&seen.amount_raw)
-        .bind(seen.block_number)
-        .bind(&seen.block_hash)
-        .bind(seen.confirmations_required)
-        .bind(&seen.status)
-        .bind(i64::from(seen.simulated))
-        .bind(&seen.ledger_transfer_id)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .context("while recording a deposit")?;
-        let sql = format!(
-            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE chain = $1 AND tx_hash = $2 \
-             AND log_index = $3"
-        );
-        let row = sqlx::query(&sql)
+        let mut tx = self.pool().begin().await?;
+        for seen in seen {
+            sqlx::query(
+                "INSERT INTO deposits (id, chain, tx_hash, log_index, user_id, asset, address, \
+                 from_address, amount, amount_raw, block_number, block_hash, confirmations, \
+                 confirmations_required, status, simulated, ledger_transfer_id, detected_at_ms, \
+                 updated_at_ms, credited_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, \
+                 $16, $17, $17, NULL) \
+                 ON CONFLICT (chain, tx_hash, log_index) DO UPDATE SET \
+                 block_number = excluded.block_number, block_hash = excluded.block_hash, \
+                 confirmations = 1, status = excluded.status, \
+                 updated_at_ms = excluded.updated_at_ms \
+                 WHERE deposits.status NOT IN ('credited', 'too_small') \
+                 AND deposits.block_hash <> excluded.block_hash",
+            )
+            .bind(new_id())
             .bind(&seen.chain)
             .bind(&seen.tx_hash)
             .bind(seen.log_index)
-            .fetch_one(self.pool())
+            .bind(&seen.user_id)
+            .bind(&seen.asset)
+            .bind(&seen.address)
+            .bind(&seen.from_address)
+            .bind(seen.amount)
+            .bind(&seen.amount_raw)
+            .bind(seen.block_number)
+            .bind(&seen.block_hash)
+            .bind(seen.confirmations_required)
+            .bind(&seen.status)
+            .bind(i64::from(seen.simulated))
+            .bind(&seen.ledger_transfer_id)
+            .bind(now)
+            .execute(&mut *tx)
             .await
-            .context("while reading a recorded deposit")?;
-        deposit_from_row(&row)
+            .context("while recording a deposit")?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deposits on `chain` still waiting for confirmations.
@@ -557,26 +551,32 @@ impl Db {
         rows.iter().map(deposit_from_row).collect()
     }
 
-    /// Sets a waiting deposit's confirmation count and status (never touching a credited one).
-    pub async fn update_deposit_progress(
+    /// Sets waiting deposits' confirmation counts and statuses — (id, confirmations, status) —
+    /// in one transaction, never touching a credited one.
+    pub async fn update_deposits_progress(
         &self,
-        id: &str,
-        confirmations: i64,
-        status: &str,
+        progress: &[(String, i64, &str)],
     ) -> anyhow::Result<()> {
+        if progress.is_empty() {
+            return Ok(());
+        }
         let now = now_ms();
-        sqlx::query(
-            "UPDATE deposits SET confirmations = $1, status = $2, updated_at_ms = $3, \
-             credited_at_ms = CASE WHEN $2 = 'credited' THEN $3 ELSE credited_at_ms END \
-             WHERE id = $4 AND status IN ('detected', 'confirming')",
-        )
-        .bind(confirmations)
-        .bind(status)
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await
-        .context("while updating a deposit")?;
+        let mut tx = self.pool().begin().await?;
+        for (id, confirmations, status) in progress {
+            sqlx::query(
+                "UPDATE deposits SET confirmations = $1, status = $2, updated_at_ms = $3, \
+                 credited_at_ms = CASE WHEN $2 = 'credited' THEN $3 ELSE credited_at_ms END \
+                 WHERE id = $4 AND status IN ('detected', 'confirming')",
+            )
+            .bind(*confirmations)
+            .bind(*status)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("while updating a deposit")?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

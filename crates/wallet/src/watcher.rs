@@ -10,6 +10,8 @@
 //! transfers whose id is derived from chain, transaction and log index, so a round repeated
 //! after a crash credits nothing twice.
 
+use std::collections::{HashMap, HashSet};
+
 use anyhow::Context;
 use chain::{BlockHeader, ChainError};
 use ledger::{Amount, AssetCode, ResultCode, Transfer, TransferKind};
@@ -138,6 +140,7 @@ async fn record_deposits(
     let addresses: Vec<String> = found.iter().map(|i| i.to.to_lowercase_hex()).collect();
     let owners = db.deposit_address_owners(id, &addresses).await?;
     let ledger_decimals = ledger_decimals(wallet).await?;
+    let mut seen_here = Vec::new();
     for incoming in found {
         let to = incoming.to.to_lowercase_hex();
         let Some((_, user_id)) = owners.iter().find(|(address, _)| *address == to) else {
@@ -187,60 +190,98 @@ async fn record_deposits(
             },
             simulated: runtime.chain.simulated(),
         };
-        let deposit = db.record_deposit(&seen).await?;
-        tracing::info!(chain = %id, deposit = %deposit.id, status = %deposit.status, "deposit seen");
+        seen_here.push(seen);
+    }
+    // One transaction per block, however many deposits it holds.
+    db.record_deposits(&seen_here).await?;
+    if !seen_here.is_empty() {
+        tracing::info!(chain = %id, block = header.number, deposits = seen_here.len(), "deposits seen");
     }
     Ok(())
 }
 
+/// Credits handed to the ledger in one request at most.
+const CREDITS_PER_REQUEST: usize = 1_000;
+
 async fn confirm(wallet: &Wallet, runtime: &ChainRuntime, head: u64) -> anyhow::Result<()> {
     let db = wallet.db();
     let id = &runtime.settings.id;
+    let mut hashes: HashMap<u64, Option<String>> = HashMap::new();
+    let mut progress = Vec::new();
+    let mut ready = Vec::new();
     for deposit in db.confirming_deposits(id).await? {
         let block = u64::try_from(deposit.block_number).context("stored block number")?;
         // Still on the chain? If not, leave it: the scan's unwind orphans it.
-        let current = runtime.chain.header(block).await?;
-        if current.map(|h| hash_text(h.hash)) != Some(deposit.block_hash.clone()) {
+        let current = match hashes.get(&block) {
+            Some(hash) => hash.clone(),
+            None => {
+                let hash = runtime
+                    .chain
+                    .header(block)
+                    .await?
+                    .map(|h| hash_text(h.hash));
+                hashes.insert(block, hash.clone());
+                hash
+            }
+        };
+        if current.as_deref() != Some(deposit.block_hash.as_str()) {
             continue;
         }
         let required = u32::try_from(deposit.confirmations_required).unwrap_or(u32::MAX);
         let stage = rules::deposit_stage(block, head, required, runtime.settings.block_time_s);
         let confirmations = to_i64(stage.confirmations)?;
-        if stage.status == deposit_status::CREDITED {
-            credit(wallet, &deposit).await?;
-        }
         if stage.status != deposit.status || confirmations != deposit.confirmations {
-            db.update_deposit_progress(&deposit.id, confirmations, stage.status)
+            progress.push((deposit.id.clone(), confirmations, stage.status));
+        }
+        if stage.status == deposit_status::CREDITED {
+            ready.push(deposit);
+        }
+    }
+    // Credits first, then the statuses that say so: a crash between them credits nothing twice
+    // (the transfer ids), it only repeats the credit's request and finds it done.
+    for chunk in ready.chunks(CREDITS_PER_REQUEST) {
+        credit(wallet, chunk).await?;
+    }
+    db.update_deposits_progress(&progress).await
+}
+
+/// Credits confirmed deposits (custody → each user, under each deposit's own transfer id) in
+/// one ledger request: one commit for all of them.
+async fn credit(wallet: &Wallet, deposits: &[store::wallet::Deposit]) -> anyhow::Result<()> {
+    let mut ensured = HashSet::new();
+    let mut transfers = Vec::with_capacity(deposits.len());
+    for deposit in deposits {
+        let asset = AssetCode::parse(&deposit.asset).context("stored asset")?;
+        if ensured.insert((deposit.user_id.clone(), asset.clone())) {
+            wallet
+                .db()
+                .ensure_account(AccountKind::User, &asset, Some(&deposit.user_id))
                 .await?;
+        }
+        transfers.push(Transfer {
+            id: transfer_id(&deposit.ledger_transfer_id)?,
+            kind: TransferKind::Single {
+                debit: system_account_id(AccountKind::Custody, &asset),
+                credit: user_account(&deposit.user_id, &asset),
+                amount: Amount::from_minor(deposit.amount).context("stored amount")?,
+            },
+            asset,
+            code: codes::DEPOSIT,
+            reference: format!("deposit:{}", deposit.id),
+            linked: false,
+        });
+    }
+    let results = wallet.submit(transfers).await?;
+    for (deposit, result) in deposits.iter().zip(results) {
+        if result.code != ResultCode::Ok {
+            anyhow::bail!(
+                "crediting deposit {} failed: {}",
+                deposit.id,
+                result.code.as_str()
+            );
         }
     }
     Ok(())
-}
-
-/// Credits a confirmed deposit: custody → the user, under the deposit's own transfer id.
-async fn credit(wallet: &Wallet, deposit: &store::wallet::Deposit) -> anyhow::Result<()> {
-    let asset = AssetCode::parse(&deposit.asset).context("stored asset")?;
-    wallet
-        .db()
-        .ensure_account(AccountKind::User, &asset, Some(&deposit.user_id))
-        .await?;
-    let transfer = Transfer {
-        id: transfer_id(&deposit.ledger_transfer_id)?,
-        kind: TransferKind::Single {
-            debit: system_account_id(AccountKind::Custody, &asset),
-            credit: user_account(&deposit.user_id, &asset),
-            amount: Amount::from_minor(deposit.amount).context("stored amount")?,
-        },
-        asset,
-        code: codes::DEPOSIT,
-        reference: format!("deposit:{}", deposit.id),
-        linked: false,
-    };
-    let result = wallet.submit(vec![transfer]).await?;
-    match result.first().map(|r| r.code) {
-        Some(ResultCode::Ok) => Ok(()),
-        other => anyhow::bail!("crediting deposit {} failed: {other:?}", deposit.id),
-    }
 }
 
 async fn ledger_decimals(wallet: &Wallet) -> anyhow::Result<Vec<(AssetCode, u8)>> {
