@@ -14,6 +14,7 @@ fn every_subcommand_explains_itself() {
         vec!["ledger", "adjust", "--help"],
         vec!["bench", "ledger", "--help"],
         vec!["bench", "login", "--help"],
+        vec!["bench", "deposits", "--help"],
     ] {
         let out = run(std::process::Command::new(BIN).args(&args));
         assert!(out.status.success(), "{args:?}");
@@ -324,5 +325,36 @@ both_backends!(
         assert_eq!(lines[1]["logins"], 6);
         assert_eq!(lines[1]["failed"], 0);
         assert!(lines[1]["latency_p50_ms"].as_f64().unwrap() > 0.0);
+    }
+);
+
+both_backends!(
+    the_deposit_benchmark_credits_every_deposit_and_prints_numbers,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "deposits",
+            "--users",
+            "4",
+            "--deposits",
+            "30",
+            "--blocks",
+            "5",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let line: serde_json::Value =
+            serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
+        assert_eq!(
+            (&line["bench"], &line["deposits"], &line["ledger_verify_ok"]),
+            (
+                &serde_json::json!("deposits"),
+                &serde_json::json!(30),
+                &serde_json::json!(true)
+            ),
+            "{line}"
+        );
+        assert!(line["deposits_credited_per_s"].as_f64().unwrap() > 0.0);
     }
 );
