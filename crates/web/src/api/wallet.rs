@@ -778,8 +778,19 @@ pub async fn set_allowlist(
     current: CurrentSession,
     ApiJson(request): ApiJson<AllowlistRequest>,
 ) -> Result<StatusCode, ApiError> {
-    if !request.enabled && current.user.withdrawal_allowlist {
-        let current = SteppedUp::check(current.clone())?.0;
+    set_allowlist_for(&state, &current, request.enabled).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The allowlist rule behind both the API and the withdraw page: turning it on is free; turning
+/// it off needs a fresh step-up and pauses withdrawals for the security lock period.
+pub async fn set_allowlist_for(
+    state: &AppState,
+    current: &CurrentSession,
+    enabled: bool,
+) -> Result<(), ApiError> {
+    if !enabled && current.user.withdrawal_allowlist {
+        SteppedUp::check(current.clone())?;
         state
             .db
             .lock_withdrawals_until(
@@ -790,7 +801,7 @@ pub async fn set_allowlist(
     }
     state
         .db
-        .set_withdrawal_allowlist(&current.user.id, request.enabled)
+        .set_withdrawal_allowlist(&current.user.id, enabled)
         .await?;
     state
         .db
@@ -798,10 +809,10 @@ pub async fn set_allowlist(
             &current.user.id,
             "withdrawal_allowlist.set",
             &format!("user:{}", current.user.id),
-            &serde_json::json!({"enabled": request.enabled}).to_string(),
+            &serde_json::json!({"enabled": enabled}).to_string(),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // --- review ------------------------------------------------------------------------------------

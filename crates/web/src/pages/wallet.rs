@@ -24,8 +24,8 @@ use super::security::{page_time, qr_svg, step_up_with, ProofForm};
 use super::{percent_encode, CsrfForm, PageCtx, SignedIn};
 use crate::api::wallet::{
     add_book_entry, balance_rows, decide, deposit_view, make_withdrawal, network_warning,
-    parse_address, parse_amount, parse_asset, withdrawal_view, Balance, NewAddress,
-    WithdrawRequest,
+    parse_address, parse_amount, parse_asset, set_allowlist_for, withdrawal_view, Balance,
+    NewAddress, WithdrawRequest,
 };
 use crate::auth::{CurrentSession, SteppedUp};
 use crate::error::{ApiError, Reason};
@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/deposit", get(deposit_page))
         .route("/withdraw", get(withdraw_page).post(withdraw))
         .route("/withdraw/addresses", post(add_address))
+        .route("/withdraw/allowlist", post(set_allowlist))
         .route("/withdraw/addresses/{id}/remove", post(remove_address))
         .route("/admin/withdrawals", get(review_page))
         .route("/admin/withdrawals/{id}", post(review))
@@ -183,6 +184,20 @@ async fn stepped_up(
         SteppedUp::check(current.clone())
     } else {
         step_up_with(state, ctx, current, proof).await
+    }
+}
+
+/// The session stepped up with the form's proof when it carries one; as it is otherwise.
+async fn stepped_up_if_proved(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &CurrentSession,
+    proof: ProofForm,
+) -> Result<CurrentSession, ApiError> {
+    if proof.is_empty() {
+        Ok(current.clone())
+    } else {
+        Ok(step_up_with(state, ctx, current, proof).await?.0)
     }
 }
 
@@ -482,6 +497,8 @@ struct WithdrawPage<'a> {
     has_passkey: bool,
     frozen: bool,
     history: Vec<WithdrawalLine>,
+    /// Withdrawals go only to book entries (allowlist mode).
+    allowlist: bool,
     /// A fresh key per rendered form: the same form posted twice (a double click, a resend)
     /// makes one withdrawal.
     form_key: String,
@@ -513,6 +530,8 @@ async fn withdraw_page(
             "address_added" => Some("book.added"),
             "address_exists" => Some("book.exists"),
             "address_removed" => Some("book.removed"),
+            "allowlist_on" => Some("book.allowlist_now_on"),
+            "allowlist_off" => Some("book.allowlist_now_off"),
             _ => None,
         })
         .map(|key| ctx.t(key).to_owned());
@@ -635,6 +654,7 @@ async fn render_withdraw(
             frozen: current.user.is_frozen(now),
             history,
             form_key: store::new_id(),
+            allowlist: current.user.withdrawal_allowlist,
         })
     }
     .await;
@@ -658,6 +678,9 @@ struct WithdrawForm {
     /// The rendered form's key (see `WithdrawPage::form_key`).
     #[serde(default)]
     form_key: String,
+    /// With allowlist mode off, a withdrawal outside the book needs a fresh step-up.
+    #[serde(flatten)]
+    proof: ProofForm,
 }
 
 /// The fee preview: what would be debited, and what would be left.
@@ -728,7 +751,10 @@ async fn withdraw(
             address: form.address.trim().to_owned(),
             amount: form.amount.trim().to_owned(),
         };
-        once_per_form(&state, &ctx, &current, &form.form_key, &request).await
+        match stepped_up_if_proved(&state, &ctx, &current, form.proof).await {
+            Ok(acting) => once_per_form(&state, &ctx, &acting, &form.form_key, &request).await,
+            Err(e) => Err(e),
+        }
     };
     match result {
         Ok(view) => ctx.see_other(&format!(
@@ -844,6 +870,60 @@ async fn add_address(
                 add_error: Some(refusal_of(&ctx, &e)),
                 add_address: form.address,
                 add_label: form.label,
+                ..WithdrawState::default()
+            };
+            render_withdraw(&state, &ctx, &proved, page, e.status()).await
+        }
+        Err(e) => ctx.error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct AllowlistForm {
+    #[serde(default)]
+    asset: String,
+    /// `on` or `off`.
+    #[serde(default)]
+    mode: String,
+    #[serde(flatten)]
+    proof: ProofForm,
+}
+
+/// Turns allowlist mode on, or off after a step-up (which also pauses withdrawals).
+async fn set_allowlist(
+    State(state): State<AppState>,
+    CsrfForm { ctx, form }: CsrfForm<AllowlistForm>,
+) -> Response {
+    let Some(current) = ctx.current.clone() else {
+        return ctx.to_login();
+    };
+    let enabled = form.mode != "off";
+    let mut proved = current.clone();
+    let result = async {
+        let acting = if enabled {
+            current.clone()
+        } else {
+            let SteppedUp(stepped) = stepped_up(&state, &ctx, &current, form.proof).await?;
+            proved = stepped.clone();
+            stepped
+        };
+        set_allowlist_for(&state, &acting, enabled).await
+    }
+    .await;
+    match result {
+        Ok(()) => ctx.see_other(&format!(
+            "/withdraw?asset={}&notice={}#address-book",
+            percent_encode(form.asset.trim()),
+            if enabled {
+                "allowlist_on"
+            } else {
+                "allowlist_off"
+            }
+        )),
+        Err(e) if e.status().is_client_error() => {
+            let page = WithdrawState {
+                asset: Some(form.asset),
+                add_error: Some(refusal_of(&ctx, &e)),
                 ..WithdrawState::default()
             };
             render_withdraw(&state, &ctx, &proved, page, e.status()).await

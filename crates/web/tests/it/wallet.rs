@@ -518,3 +518,81 @@ both_backends!(
         assert_eq!(app.balance(&token, "ETH").await["held"], "0.2505");
     }
 );
+
+both_backends!(
+    the_withdraw_page_turns_allowlist_mode_off_only_after_a_step_up,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("alice@example.com").await;
+        let mut browser = crate::pages::Browser::new(&app);
+        assert_eq!(
+            browser.log_in("alice@example.com", STRONG).await.status,
+            303
+        );
+        let page = browser.get("/withdraw?asset=ETH").await;
+        assert!(page.body.contains("data-allowlist=\"on\""), "on by default");
+        let csrf = page.csrf();
+        let refused = browser
+            .post(
+                "/withdraw/allowlist",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("asset", "ETH"),
+                    ("mode", "off"),
+                    ("password", "wrong password"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        let user = app
+            .state
+            .db
+            .user_by_email(&identity::Email::parse("alice@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.withdrawal_allowlist, "still on");
+        let done = browser
+            .post(
+                "/withdraw/allowlist",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("asset", "ETH"),
+                    ("mode", "off"),
+                    ("password", STRONG),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let user = app.state.db.user_by_id(&user.id).await.unwrap().unwrap();
+        assert!(!user.withdrawal_allowlist);
+        assert!(
+            user.withdrawals_locked_until_ms.unwrap() > store::now_ms(),
+            "withdrawals pause"
+        );
+        let page = browser
+            .get("/withdraw?asset=ETH&notice=allowlist_off")
+            .await;
+        assert!(page.body.contains("data-allowlist=\"off\""));
+        assert!(
+            page.body.contains("list=\"wd-book\""),
+            "any address may be typed"
+        );
+        let on = browser
+            .post(
+                "/withdraw/allowlist",
+                &[("csrf", csrf.as_str()), ("asset", "ETH"), ("mode", "on")],
+            )
+            .await;
+        assert_eq!(on.status, 303);
+        assert!(
+            app.state
+                .db
+                .user_by_id(&user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .withdrawal_allowlist
+        );
+    }
+);
