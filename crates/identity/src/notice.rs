@@ -95,6 +95,23 @@ pub enum Notice<'a> {
         ip: &'a str,
         freeze_link: &'a str,
     },
+    /// A withdrawal was asked for, with a one-click freeze that stops it while it is queued.
+    WithdrawalRequested {
+        at_ms: i64,
+        ip: &'a str,
+        /// The amount with its asset, e.g. `0.5 ETH`.
+        amount: &'a str,
+        address: &'a str,
+        freeze_link: &'a str,
+    },
+    /// An address was added to the withdrawal address book; it is usable from `usable_from_ms`.
+    WithdrawalAddressAdded {
+        at_ms: i64,
+        ip: &'a str,
+        address: &'a str,
+        usable_from_ms: i64,
+        freeze_link: &'a str,
+    },
     /// Someone signed up with an address that already has an account; the sign-up itself
     /// answered as if the address were new.
     SignUpAttempt {
@@ -128,6 +145,8 @@ impl Notice<'_> {
             Notice::UnfreezeScheduled { .. } => "unfreeze_scheduled",
             Notice::AntiPhishingCodeChanged { .. } => "anti_phishing_code_changed",
             Notice::SignUpAttempt { .. } => "signup_attempt_on_existing_address",
+            Notice::WithdrawalRequested { .. } => "withdrawal_requested",
+            Notice::WithdrawalAddressAdded { .. } => "withdrawal_address_added",
         }
     }
 }
@@ -237,6 +256,40 @@ fn english(notice: &Notice<'_>) -> (String, String) {
                  not yours, someone may be guessing your password. Your funds stay where they \
                  are; once you are back in, consider turning on two-factor authentication.",
                 duration_en(*locked_for_s)
+            ),
+        ),
+        Notice::WithdrawalRequested {
+            at_ms,
+            ip,
+            amount,
+            address,
+            freeze_link,
+        } => (
+            format!("Withdrawal of {amount} requested"),
+            format!(
+                "Hello,\n\nA withdrawal of {amount} to {address} was requested at {} (IP address \
+                 {}).\n\nIf this was you, there is nothing else to do; you can follow it on the \
+                 Withdraw page.\n\nWhile the account is frozen, a withdrawal that has not been \
+                 sent yet stays where it is. {FREEZE_HINT}\n\n{freeze_link}\n\nThen contact support.",
+                time(*at_ms),
+                shown_ip(ip)
+            ),
+        ),
+        Notice::WithdrawalAddressAdded {
+            at_ms,
+            ip,
+            address,
+            usable_from_ms,
+            freeze_link,
+        } => (
+            "A withdrawal address was added to your okwallet account".to_owned(),
+            format!(
+                "Hello,\n\nThe address {address} was added to your withdrawal address book at {} \
+                 (IP address {}). It can receive withdrawals from {}.\n\nIf this was you, there \
+                 is nothing else to do.\n\n{FREEZE_HINT}\n\n{freeze_link}\n\nThen contact support.",
+                time(*at_ms),
+                shown_ip(ip),
+                time(*usable_from_ms)
             ),
         ),
         Notice::PasswordChanged {
@@ -384,6 +437,35 @@ fn chinese(notice: &Notice<'_>) -> (String, String) {
             format!(
                 "您好，\n\n您的账户登录失败次数过多，我们已将其锁定 {}。在此期间任何人都无法登录，即使密码正确也不行。\n\n如果这些尝试是您本人且忘记了密码，请通过下面的链接重置（{reset_valid_for_min} 分钟内有效，仅可使用一次）。重置后账户立即解锁。\n\n{reset_link}\n\n如果不是您本人，可能有人正在猜测您的密码。您的资金不受影响；恢复登录后，建议开启双重验证。",
                 duration_zh(*locked_for_s)
+            ),
+        ),
+        Notice::WithdrawalRequested {
+            at_ms,
+            ip,
+            amount,
+            address,
+            freeze_link,
+        } => (
+            format!("提现申请：{amount}"),
+            format!(
+                "您好，\n\n您的账户于 {}（IP 地址 {}）申请提现 {amount} 到地址 {address}。\n\n如果是您本人操作，无需其他处理，可以在提现页面查看进度。\n\n账户冻结期间，尚未发出的提现不会被发送。{FREEZE_HINT}\n\n{freeze_link}\n\n然后请联系客服。",
+                time(*at_ms),
+                shown_ip(ip)
+            ),
+        ),
+        Notice::WithdrawalAddressAdded {
+            at_ms,
+            ip,
+            address,
+            usable_from_ms,
+            freeze_link,
+        } => (
+            "您的 okwallet 账户添加了新的提现地址".to_owned(),
+            format!(
+                "您好，\n\n地址 {address} 已于 {}（IP 地址 {}）加入您的提现地址簿，将从 {} 起可以接收提现。\n\n如果是您本人操作，无需其他处理。\n\n{FREEZE_HINT}\n\n{freeze_link}\n\n然后请联系客服。",
+                time(*at_ms),
+                shown_ip(ip),
+                time(*usable_from_ms)
             ),
         ),
         Notice::PasswordChanged {
@@ -615,6 +697,20 @@ mod tests {
                 at_ms: AT,
                 ip: "203.0.113.9",
                 reset_page: "https://wallet.example.com/reset-password",
+            },
+            Notice::WithdrawalRequested {
+                at_ms: AT,
+                ip: "203.0.113.9",
+                amount: "0.5 ETH",
+                address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                freeze_link: LINK,
+            },
+            Notice::WithdrawalAddressAdded {
+                at_ms: AT,
+                ip: "203.0.113.9",
+                address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+                usable_from_ms: AT + 86_400_000,
+                freeze_link: LINK,
             },
         ]
     }

@@ -137,6 +137,42 @@ pub fn password_changed(settings: &Settings, user: &User, origin: &Origin, at_ms
     compose(user, &notice, Some(token))
 }
 
+pub fn withdrawal_requested(
+    settings: &Settings,
+    user: &User,
+    origin: &Origin,
+    amount: &str,
+    address: &str,
+) -> NewMail {
+    let (url, token) = link(settings, user, Purpose::Freeze);
+    let notice = Notice::WithdrawalRequested {
+        at_ms: store::now_ms(),
+        ip: &origin.ip,
+        amount,
+        address,
+        freeze_link: &url,
+    };
+    compose(user, &notice, Some(token))
+}
+
+pub fn withdrawal_address_added(
+    settings: &Settings,
+    user: &User,
+    origin: &Origin,
+    address: &str,
+    usable_from_ms: i64,
+) -> NewMail {
+    let (url, token) = link(settings, user, Purpose::Freeze);
+    let notice = Notice::WithdrawalAddressAdded {
+        at_ms: store::now_ms(),
+        ip: &origin.ip,
+        address,
+        usable_from_ms,
+        freeze_link: &url,
+    };
+    compose(user, &notice, Some(token))
+}
+
 pub fn mfa_enabled(settings: &Settings, user: &User, origin: &Origin, at_ms: i64) -> NewMail {
     let (url, token) = link(settings, user, Purpose::Freeze);
     let notice = Notice::MfaEnabled {

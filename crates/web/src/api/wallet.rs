@@ -15,12 +15,13 @@ use axum::Router;
 use chain::Address;
 use ledger::{Amount, Asset, AssetCode};
 use serde::{Deserialize, Serialize};
+use store::sessions::Origin;
 use store::wallet::{AddressEntry, Deposit, Withdrawal};
 use utoipa::{IntoParams, ToSchema};
 use wallet::{AddressAnswer, Wallet, WithdrawalRequest};
 
 use crate::api::sessions::rfc3339;
-use crate::auth::{CurrentSession, MayMoveMoney, SteppedUp};
+use crate::auth::{CurrentSession, MayMoveMoney, RequestOrigin, SteppedUp};
 use crate::error::{ApiError, Reason};
 use crate::json::ApiJson;
 use crate::lang::Lang;
@@ -565,6 +566,7 @@ pub async fn sim_deposit(
 pub async fn withdraw(
     State(state): State<AppState>,
     lang: Lang,
+    RequestOrigin(origin): RequestOrigin,
     headers: HeaderMap,
     MayMoveMoney(current): MayMoveMoney,
     ApiJson(request): ApiJson<WithdrawRequest>,
@@ -577,7 +579,7 @@ pub async fn withdraw(
         "POST /api/v1/withdrawals",
         &request,
         async {
-            match make_withdrawal(&state, lang, current, &request).await {
+            match make_withdrawal(&state, lang, &origin, current, &request).await {
                 Ok(view) => (StatusCode::CREATED, ApiJson(view)).into_response(),
                 Err(e) => e.into_response(),
             }
@@ -590,6 +592,7 @@ pub async fn withdraw(
 pub async fn make_withdrawal(
     state: &AppState,
     lang: Lang,
+    origin: &Origin,
     current: CurrentSession,
     request: &WithdrawRequest,
 ) -> Result<WithdrawalView, ApiError> {
@@ -619,7 +622,18 @@ pub async fn make_withdrawal(
                         .to_string(),
                 )
                 .await?;
-            Ok(withdrawal_view(&w, asset.decimals, lang))
+            let view = withdrawal_view(&w, asset.decimals, lang);
+            // The owner hears of every withdrawal, with a link that freezes the account (and so
+            // stops a withdrawal that is still queued).
+            let mail = crate::mail::withdrawal_requested(
+                &state.settings,
+                &current.user,
+                origin,
+                &format!("{} {}", view.amount, view.asset),
+                &view.address,
+            );
+            state.db.enqueue_mail(&mail).await?;
+            Ok(view)
         }
         Err(refusal) => Err(ApiError::new(Reason::WithdrawalRefused {
             refusal,
@@ -709,10 +723,11 @@ pub async fn address_book(
     responses((status = 201, body = AddressView), (status = 200, description = "Already in the book", body = AddressView)))]
 pub async fn add_address(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     stepped_up: SteppedUp,
     ApiJson(request): ApiJson<NewAddress>,
 ) -> Result<(StatusCode, ApiJson<AddressView>), ApiError> {
-    let (entry, created) = add_book_entry(&state, &stepped_up.0, &request).await?;
+    let (entry, created) = add_book_entry(&state, &origin, &stepped_up.0, &request).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -724,6 +739,7 @@ pub async fn add_address(
 /// The address-book rules behind both the API and the withdraw page (the caller has stepped up).
 pub async fn add_book_entry(
     state: &AppState,
+    origin: &Origin,
     current: &CurrentSession,
     request: &NewAddress,
 ) -> Result<(AddressEntry, bool), ApiError> {
@@ -746,6 +762,14 @@ pub async fn add_book_entry(
                     .to_string(),
             )
             .await?;
+        let mail = crate::mail::withdrawal_address_added(
+            &state.settings,
+            &current.user,
+            origin,
+            &checksummed(&entry.address),
+            entry.usable_from_ms,
+        );
+        state.db.enqueue_mail(&mail).await?;
     }
     Ok((entry, created))
 }

@@ -781,7 +781,7 @@ async fn once_per_form(
 ) -> Result<crate::api::wallet::WithdrawalView, ApiError> {
     let key = format!("page:{}", form_key.trim());
     if form_key.trim().is_empty() || key.len() > 255 {
-        return make_withdrawal(state, ctx.lang, current.clone(), request).await;
+        return make_withdrawal(state, ctx.lang, &ctx.origin, current.clone(), request).await;
     }
     let hash = serde_json::to_string(request).unwrap_or_default();
     let user = &current.user.id;
@@ -791,7 +791,8 @@ async fn once_per_form(
         .await?
     {
         IdempotencyBegin::Fresh => {
-            let made = make_withdrawal(state, ctx.lang, current.clone(), request).await;
+            let made =
+                make_withdrawal(state, ctx.lang, &ctx.origin, current.clone(), request).await;
             match &made {
                 Ok(view) => {
                     state
@@ -851,7 +852,7 @@ async fn add_address(
         parse_address(&request.address)?;
         let SteppedUp(stepped) = stepped_up(&state, &ctx, &current, form.proof).await?;
         proved = stepped.clone();
-        add_book_entry(&state, &stepped, &request).await
+        add_book_entry(&state, &ctx.origin, &stepped, &request).await
     }
     .await;
     match result {

@@ -305,6 +305,36 @@ both_backends!(
             .unwrap();
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
+        // The owner was told of the new address and of the withdrawal (once, though asked
+        // twice under one key), each mail with a freeze link.
+        let mail = app
+            .state
+            .db
+            .recent_mail(Some("alice@example.com"), 50)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = mail.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(
+            kinds
+                .iter()
+                .filter(|k| **k == "withdrawal_address_added")
+                .count(),
+            1,
+            "{kinds:?}"
+        );
+        let requested: Vec<_> = mail
+            .iter()
+            .filter(|m| m.kind == "withdrawal_requested")
+            .collect();
+        assert_eq!(requested.len(), 1, "{kinds:?}");
+        assert!(
+            requested[0].body_text.contains("0.5 ETH"),
+            "{}",
+            requested[0].body_text
+        );
+        assert!(requested[0].body_text.contains(DEST));
+        assert!(requested[0].body_text.contains("/freeze?token="));
+
         app.sign_up("bob@example.com").await;
         let bob = app.token("bob@example.com").await;
         let r = app
