@@ -282,6 +282,14 @@ pub fn parse_address(text: &str) -> Result<Address, ApiError> {
     Address::parse(text).ok_or_else(|| ApiError::new(Reason::InvalidAddress))
 }
 
+/// The decimals of `code` among `assets` (0 for a code no longer listed).
+pub fn asset_decimals(assets: &[Asset], code: &str) -> u8 {
+    assets
+        .iter()
+        .find(|a| a.code.as_str() == code)
+        .map_or(0, |a| a.decimals)
+}
+
 fn page_limit(page: &Page) -> i64 {
     page.limit.unwrap_or(20).clamp(1, 100)
 }
@@ -489,10 +497,7 @@ pub async fn deposits(
     let assets = state.db.assets().await?;
     let mut items = Vec::new();
     for d in rows.iter().take(usize::try_from(limit).unwrap_or(20)) {
-        let decimals = assets
-            .iter()
-            .find(|a| a.code.as_str() == d.asset)
-            .map_or(0, |a| a.decimals);
+        let decimals = asset_decimals(&assets, &d.asset);
         items.push(deposit_view(
             d,
             decimals,
@@ -662,10 +667,7 @@ pub async fn withdrawals(
         .iter()
         .take(usize::try_from(limit).unwrap_or(20))
         .map(|w| {
-            let decimals = assets
-                .iter()
-                .find(|a| a.code.as_str() == w.asset)
-                .map_or(0, |a| a.decimals);
+            let decimals = asset_decimals(&assets, &w.asset);
             withdrawal_view(w, decimals, lang)
         })
         .collect();
@@ -875,10 +877,7 @@ pub async fn review_queue(
         items: rows
             .iter()
             .map(|w| {
-                let decimals = assets
-                    .iter()
-                    .find(|a| a.code.as_str() == w.asset)
-                    .map_or(0, |a| a.decimals);
+                let decimals = asset_decimals(&assets, &w.asset);
                 withdrawal_view(w, decimals, lang)
             })
             .collect(),

@@ -23,9 +23,9 @@ use super::admin::{ConsoleRoles, StaffConsole};
 use super::security::{page_time, qr_svg, step_up_with, ProofForm};
 use super::{percent_encode, CsrfForm, PageCtx, SignedIn};
 use crate::api::wallet::{
-    add_book_entry, balance_rows, decide, deposit_view, make_withdrawal, network_warning,
-    parse_address, parse_amount, parse_asset, set_allowlist_for, withdrawal_view, Balance,
-    NewAddress, WithdrawRequest,
+    add_book_entry, asset_decimals, balance_rows, decide, deposit_view, make_withdrawal,
+    network_warning, parse_address, parse_amount, parse_asset, set_allowlist_for, withdrawal_view,
+    Balance, NewAddress, WithdrawRequest,
 };
 use crate::auth::{CurrentSession, SteppedUp};
 use crate::error::{ApiError, Reason};
@@ -124,13 +124,6 @@ fn page_time_s(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
-}
-
-fn decimals_of(assets: &[ledger::Asset], code: &str) -> u8 {
-    assets
-        .iter()
-        .find(|a| a.code.as_str() == code)
-        .map_or(0, |a| a.decimals)
 }
 
 fn show(minor: i64, decimals: u8) -> String {
@@ -326,7 +319,7 @@ async fn deposit_lines(
     let assets = state.db.assets().await?;
     let (mut pending, mut history) = (Vec::new(), Vec::new());
     for d in &rows {
-        let line = deposit_line(state, d, decimals_of(&assets, &d.asset), lang);
+        let line = deposit_line(state, d, asset_decimals(&assets, &d.asset), lang);
         if matches!(
             d.status.as_str(),
             deposit_status::DETECTED | deposit_status::CONFIRMING
@@ -583,7 +576,7 @@ async fn render_withdraw(
                 .map_or_else(String::new, |b| b.available.clone())
         };
         let assets = state.db.assets().await?;
-        let decimals = decimals_of(&assets, &selected);
+        let decimals = asset_decimals(&assets, &selected);
         let settings = state.wallet.as_deref().and_then(|w| {
             AssetCode::parse(&selected).and_then(|code| {
                 w.asset(&code).map(|(runtime, s)| {
@@ -629,7 +622,7 @@ async fn render_withdraw(
             .withdrawals_of(&current.user.id, 50, None)
             .await?
             .iter()
-            .map(|w| withdrawal_line(w, decimals_of(&assets, &w.asset), ctx.lang))
+            .map(|w| withdrawal_line(w, asset_decimals(&assets, &w.asset), ctx.lang))
             .collect();
         let (totp_enabled, has_passkey) = proof_kind(state, &current.user.id).await?;
         Ok(WithdrawPage {
@@ -1057,7 +1050,7 @@ async fn render_review(
                 .user_by_id(&w.user_id)
                 .await?
                 .map_or_else(|| "—".to_owned(), |u| mask_email(u.email.as_str()));
-            let decimals = decimals_of(&assets, &w.asset);
+            let decimals = asset_decimals(&assets, &w.asset);
             items.push(ReviewLine {
                 id: w.id.clone(),
                 customer,
