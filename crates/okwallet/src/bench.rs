@@ -187,7 +187,7 @@ pub struct LoginBenchArgs {
 }
 
 /// Nearest-rank percentile of sorted microseconds, in milliseconds to two places.
-fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted_us: &[u64], p: f64) -> f64 {
     let at = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
     let us = sorted_us.get(at).copied().unwrap_or(0) as f64;
     (us / 10.0).round() / 100.0
@@ -244,11 +244,17 @@ pub async fn login(config: &Config, args: LoginBenchArgs) -> anyhow::Result<Exit
     let ledger = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
     let state = web::AppState {
         db: db.clone(),
-        ledger,
+        ledger: ledger.clone(),
         metrics: Arc::new(web::Metrics::new()),
         demo: false,
         settings: Default::default(),
         wallet: None,
+        payments: Arc::new(payments::Payments::new(
+            db.clone(),
+            ledger.clone(),
+            Arc::new(payments::feed::AdminFeed::new(db.clone())),
+            payments::Settings::default(),
+        )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/sessions", listener.local_addr()?);
@@ -412,14 +418,14 @@ async fn run_mode(
 
 /// A new empty database for the run: a SQLite file in a temporary folder, or a new database on
 /// the configured PostgreSQL server, dropped afterwards.
-struct FreshDb {
-    db: Db,
+pub(crate) struct FreshDb {
+    pub(crate) db: Db,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
 
 impl FreshDb {
-    async fn create(config: &Config) -> anyhow::Result<FreshDb> {
+    pub(crate) async fn create(config: &Config) -> anyhow::Result<FreshDb> {
         match config.database_url.as_deref() {
             Some(url) if url.starts_with("postgres") => {
                 let name = format!("okw_bench_{}", store::new_id());
@@ -454,7 +460,7 @@ impl FreshDb {
         }
     }
 
-    async fn drop(self) {
+    pub(crate) async fn drop(self) {
         self.db.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(admin) = Db::connect(&admin_url).await {

@@ -54,6 +54,10 @@ pub struct Config {
     pub address_lock_s: u64,
     pub sim_block_time_s: u64,
     pub chains: Vec<FileChain>,
+    /// Transfers, conversions and payments (`[payments]`, with `OKWALLET_PRICE_FEED`,
+    /// `OKWALLET_PRICE_FEED_URL`, `OKWALLET_ALLOW_PRIVATE_WEBHOOKS` and
+    /// `OKWALLET_WEBHOOK_BACKOFF_S` laid over it).
+    pub payments: FilePaymentsConfig,
 }
 
 impl Config {
@@ -122,6 +126,39 @@ pub struct FileConfig {
     /// means no deposits or withdrawals.
     #[serde(default)]
     pub chains: Vec<FileChain>,
+    #[serde(default)]
+    pub payments: FilePaymentsConfig,
+}
+
+/// `[payments]`: conversions, limits and merchant webhooks.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePaymentsConfig {
+    /// Where prices come from: `admin` (set by administrators; the default outside the demo),
+    /// `http` (a JSON endpoint, `price_feed_url` and `price_pointers`) or `simulated` (the
+    /// demo's default).
+    pub price_feed: Option<String>,
+    pub price_feed_url: Option<String>,
+    /// Asset code → JSON pointer to its US-dollar price in the feed's answer.
+    #[serde(default)]
+    pub price_pointers: std::collections::BTreeMap<String, String>,
+    /// How long a quote holds (default 15 s).
+    pub quote_ttl_s: Option<u64>,
+    /// Conversion fee and spread in basis points (defaults 10 and 50).
+    pub fee_bps: Option<u32>,
+    pub spread_bps: Option<u32>,
+    /// Daily limits: kind (`transfer`, `conversion`, `payment`) → asset → amount in units.
+    #[serde(default)]
+    pub daily_limits:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Paying more than this (asset → amount) needs a fresh second factor.
+    #[serde(default)]
+    pub pay_step_up_above: std::collections::BTreeMap<String, String>,
+    /// Let merchants point webhooks at loopback and private addresses (default false).
+    pub allow_private_webhooks: Option<bool>,
+    /// Waits before each webhook retry, in seconds (default 30, 120, 600, 1800, 3600, 21600,
+    /// 86400).
+    pub webhook_backoff_s: Option<Vec<u64>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -422,6 +459,7 @@ mod tests {
             mail_from: None,
             address_lock_s: 86_400,
             sim_block_time_s: 3,
+            payments: FilePaymentsConfig::default(),
             chains: vec![FileChain {
                 id: "ethereum".into(),
                 kind: "evm".into(),

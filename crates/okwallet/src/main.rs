@@ -4,6 +4,7 @@
 //! settles the configuration, and calls them.
 
 mod bench;
+mod bench_transfers;
 mod chains;
 mod config;
 mod load;
@@ -164,6 +165,9 @@ enum BenchCommand {
     /// The deposit watcher on the simulated chain: addresses handed out, then blocks full of
     /// deposits scanned, recorded and credited.
     Deposits(bench::DepositsBenchArgs),
+    /// Authenticated `POST /api/v1/transfers` through the real HTTP server: transfers per
+    /// second and p50/p99 latency with concurrent clients, against a fresh database.
+    Transfers(bench_transfers::TransfersBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -234,6 +238,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Ledger(args)) => bench::ledger(&config, args).await,
         Command::Bench(BenchCommand::Login(args)) => bench::login(&config, args).await,
         Command::Bench(BenchCommand::Deposits(args)) => bench::deposits(&config, args).await,
+        Command::Bench(BenchCommand::Transfers(args)) => {
+            bench_transfers::transfers(&config, args).await
+        }
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }
@@ -357,7 +364,54 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
             .unwrap_or(3)
             .max(1),
         chains: file.chains,
+        payments: payments_config(file.payments)?,
     })
+}
+
+/// `[payments]` with its environment variables laid over it.
+fn payments_config(
+    mut file: config::FilePaymentsConfig,
+) -> Result<config::FilePaymentsConfig, ConfigError> {
+    if let Ok(v) = std::env::var("OKWALLET_PRICE_FEED") {
+        file.price_feed = Some(v.trim().to_owned());
+    }
+    if let Ok(v) = std::env::var("OKWALLET_PRICE_FEED_URL") {
+        file.price_feed_url = Some(v.trim().to_owned());
+    }
+    if let Ok(v) = std::env::var("OKWALLET_ALLOW_PRIVATE_WEBHOOKS") {
+        file.allow_private_webhooks = Some(match v.trim() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" | "" => false,
+            other => {
+                return Err(ConfigError(format!(
+                    "OKWALLET_ALLOW_PRIVATE_WEBHOOKS = {other:?}: true or false"
+                )))
+            }
+        });
+    }
+    if let Ok(v) = std::env::var("OKWALLET_WEBHOOK_BACKOFF_S") {
+        let waits: Result<Vec<u64>, _> = v.split(',').map(|p| p.trim().parse::<u64>()).collect();
+        file.webhook_backoff_s = Some(waits.map_err(|_| {
+            ConfigError(format!(
+                "OKWALLET_WEBHOOK_BACKOFF_S = {v:?}: whole seconds separated by commas"
+            ))
+        })?);
+    }
+    match file.price_feed.as_deref() {
+        None | Some("admin" | "simulated") => {}
+        Some("http") if file.price_feed_url.is_some() && !file.price_pointers.is_empty() => {}
+        Some("http") => {
+            return Err(ConfigError(
+                "payments.price_feed = \"http\" needs price_feed_url and price_pointers".into(),
+            ))
+        }
+        Some(other) => {
+            return Err(ConfigError(format!(
+                "payments.price_feed = {other:?}: admin, http or simulated"
+            )))
+        }
+    }
+    Ok(file)
 }
 
 /// A whole number of seconds from an environment variable, if it is set.

@@ -278,3 +278,50 @@ pub async fn adjust(
     }
     Ok(result)
 }
+
+/// Moves `amount` of an asset from the operator's equity into its liquidity account, which
+/// conversions are filled from. `id` makes it happen once however often it is asked.
+pub async fn fund_liquidity(
+    db: &Db,
+    ledger: &Ledger,
+    asset: &str,
+    amount: &str,
+    id: &str,
+) -> anyhow::Result<EventResult> {
+    let Some(asset) = db
+        .assets()
+        .await?
+        .into_iter()
+        .find(|a| a.code.as_str() == asset.trim().to_uppercase())
+    else {
+        bail!("unknown asset {asset:?}");
+    };
+    let amount = Amount::parse_decimal(amount.trim(), asset.decimals)
+        .map_err(|e| anyhow::anyhow!("amount {amount:?}: {e}"))?;
+    let equity = db
+        .ensure_account(AccountKind::Equity, &asset.code, None)
+        .await?;
+    let liquidity = db
+        .ensure_account(AccountKind::Liquidity, &asset.code, None)
+        .await?;
+    let transfer = ledger::Transfer {
+        id: ledger::TransferId::parse(id).context("a transfer id")?,
+        kind: ledger::TransferKind::Single {
+            debit: equity,
+            credit: liquidity,
+            amount,
+        },
+        asset: asset.code.clone(),
+        code: ledger::codes::ADJUSTMENT,
+        reference: "liquidity".to_owned(),
+        linked: false,
+    };
+    let results = ledger
+        .submit(vec![transfer])
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    results
+        .into_iter()
+        .next()
+        .context("one result per transfer")
+}

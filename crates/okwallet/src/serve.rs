@@ -38,6 +38,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         withdrawal_lock_ms: seconds_to_ms(config.withdrawal_lock_s),
         trusted_proxies: config.trusted_proxies.clone(),
         secret_key,
+        allow_private_webhooks: config.payments.allow_private_webhooks.unwrap_or(false),
     };
     // Said once at start rather than on every passkey request: browsers refuse an IP address
     // as a passkey domain, so a public URL like http://127.0.0.1:8080 turns passkeys off.
@@ -45,6 +46,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         tracing::warn!(%error, "passkeys are unavailable with this public URL");
     }
     let wallet = crate::chains::start(&config, &db, &ledger, &settings.secret_key, demo).await?;
+    let payments = Arc::new(build_payments(&config, &db, &ledger, demo)?);
+    payments::webhook::spawn_deliverer(
+        db.clone(),
+        settings.secret_key.clone(),
+        payments.settings.delivery.clone(),
+    );
     let state = web::AppState {
         db: db.clone(),
         ledger,
@@ -52,10 +59,79 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         demo,
         settings: Arc::new(settings),
         wallet,
+        payments,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Transfers, conversions and payments with the configured price feed, limits and webhooks.
+pub fn build_payments(
+    config: &Config,
+    db: &Db,
+    ledger: &Ledger,
+    demo: bool,
+) -> anyhow::Result<payments::Payments> {
+    let file = &config.payments;
+    let feed: Arc<dyn payments::PriceFeed> = match file.price_feed.as_deref() {
+        Some("http") => Arc::new(payments::feed::HttpJsonFeed::new(
+            file.price_feed_url.clone().unwrap_or_default(),
+            file.price_pointers.clone(),
+            Duration::from_secs(5),
+        )?),
+        Some("simulated") => Arc::new(payments::feed::SimFeed::new()),
+        None if demo => Arc::new(payments::feed::SimFeed::new()),
+        _ => Arc::new(payments::feed::AdminFeed::new(db.clone())),
+    };
+    let mut settings = payments::Settings::default();
+    if let Some(s) = file.quote_ttl_s {
+        settings.quote_ttl = Duration::from_secs(s.clamp(1, 300));
+    }
+    if let Some(bps) = file.fee_bps {
+        settings.fee_bps = bps.min(1000);
+    }
+    if let Some(bps) = file.spread_bps {
+        settings.spread_bps = bps.min(1000);
+    }
+    let decimal = |key: &str, v: &str| {
+        v.trim()
+            .parse::<payments::rust_decimal::Decimal>()
+            .ok()
+            .filter(|d| *d > payments::rust_decimal::Decimal::ZERO)
+            .ok_or_else(|| anyhow::anyhow!("payments.{key} = {v:?}: a positive decimal"))
+    };
+    for (kind, assets) in &file.daily_limits {
+        anyhow::ensure!(
+            ["transfer", "conversion", "payment"].contains(&kind.as_str()),
+            "payments.daily_limits.{kind}: the kinds are transfer, conversion and payment"
+        );
+        for (asset, amount) in assets {
+            settings.daily_limits.insert(
+                (kind.clone(), asset.to_uppercase()),
+                decimal(&format!("daily_limits.{kind}.{asset}"), amount)?,
+            );
+        }
+    }
+    for (asset, amount) in &file.pay_step_up_above {
+        settings.pay_step_up_above.insert(
+            asset.to_uppercase(),
+            decimal(&format!("pay_step_up_above.{asset}"), amount)?,
+        );
+    }
+    if let Some(waits) = &file.webhook_backoff_s {
+        settings.delivery.backoff = waits.iter().map(|s| Duration::from_secs(*s)).collect();
+    }
+    if demo {
+        // The demo's merchant tests webhooks against a local receiver.
+        settings.delivery.poll = Duration::from_millis(500);
+    }
+    Ok(payments::Payments::new(
+        db.clone(),
+        ledger.clone(),
+        feed,
+        settings,
+    ))
 }
 
 /// Starts the mailer when an SMTP server is configured; otherwise says once that mail stays in
@@ -195,8 +271,27 @@ pub async fn seed_demo(db: &Db, ledger: &Ledger) -> anyhow::Result<&'static [Dem
             result.code
         );
     }
+    // Conversions are filled from the operator's liquidity accounts.
+    for (asset, amount) in DEMO_LIQUIDITY {
+        let result = ops::fund_liquidity(
+            db,
+            ledger,
+            asset,
+            amount,
+            &format!("demo-liquidity-{}", asset.to_lowercase()),
+        )
+        .await?;
+        anyhow::ensure!(
+            result.code == ledger::ResultCode::Ok,
+            "demo liquidity of {asset} refused: {}",
+            result.code
+        );
+    }
     Ok(&DEMO_LOGINS)
 }
+
+/// The demo's conversion inventory.
+const DEMO_LIQUIDITY: [(&str, &str); 3] = [("ETH", "500"), ("USDT", "2000000"), ("BTC", "20")];
 
 fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
     println!();

@@ -23,6 +23,9 @@ pub enum AccountKind {
     Fees,
     /// Gas the hot wallet paid, an expense in the chain's native asset.
     NetworkFees,
+    /// The operator's inventory for conversions in one asset: customers' conversions are
+    /// filled from it and paid into it; it can never go below zero.
+    Liquidity,
 }
 
 impl AccountKind {
@@ -34,12 +37,13 @@ impl AccountKind {
             AccountKind::Custody => "custody",
             AccountKind::Fees => "fees",
             AccountKind::NetworkFees => "network_fees",
+            AccountKind::Liquidity => "liquidity",
         }
     }
 
-    fn flags(self) -> AccountFlags {
+    pub(crate) fn flags(self) -> AccountFlags {
         match self {
-            AccountKind::User | AccountKind::Synthetic => {
+            AccountKind::User | AccountKind::Synthetic | AccountKind::Liquidity => {
                 AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS
             }
             AccountKind::Equity
@@ -66,11 +70,12 @@ pub fn system_account_id(kind: AccountKind, asset: &AssetCode) -> AccountId {
 }
 
 /// Every kind of operator account; each asset has one of each.
-pub const SYSTEM_KINDS: [AccountKind; 4] = [
+pub const SYSTEM_KINDS: [AccountKind; 5] = [
     AccountKind::Equity,
     AccountKind::Custody,
     AccountKind::Fees,
     AccountKind::NetworkFees,
+    AccountKind::Liquidity,
 ];
 
 pub(crate) const ACCOUNT_COLUMNS: &str =

@@ -13,8 +13,10 @@ pub mod audit;
 pub mod email_tokens;
 pub mod factors;
 pub mod journal;
+pub mod movements;
 pub mod outbox;
 pub mod passkeys;
+pub mod payments;
 pub mod sessions;
 pub mod users;
 pub mod verify;
@@ -75,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_passkeys.sql"),
     ),
     (7, "wallet", include_str!("../migrations/0007_wallet.sql")),
+    (
+        8,
+        "movements",
+        include_str!("../migrations/0008_movements.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

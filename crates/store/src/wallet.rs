@@ -601,6 +601,67 @@ impl Db {
         rows.iter().map(deposit_from_row).collect()
     }
 
+    /// A user's deposits for the activity history: newest first, before `(at, id)`, within
+    /// `[since, until)`, optionally of one asset and status.
+    pub async fn deposits_window(
+        &self,
+        user_id: &str,
+        window: &crate::movements::MovementFilter,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Deposit>> {
+        let (at, id) = window.before.clone().unwrap_or((i64::MAX, "~".to_owned()));
+        let sql = format!(
+            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE user_id = $1 \
+             AND (detected_at_ms < $2 OR (detected_at_ms = $2 AND id < $3)) \
+             AND detected_at_ms >= $4 AND detected_at_ms < $5 \
+             AND ($6 = '' OR asset = $6) AND ($7 = '' OR status = $7) \
+             ORDER BY detected_at_ms DESC, id DESC LIMIT $8"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(at)
+            .bind(id)
+            .bind(window.since_ms.unwrap_or(0))
+            .bind(window.until_ms.unwrap_or(i64::MAX))
+            .bind(window.asset.clone().unwrap_or_default())
+            .bind(window.status.clone().unwrap_or_default())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("while listing deposits for activity")?;
+        rows.iter().map(deposit_from_row).collect()
+    }
+
+    /// A user's withdrawals for the activity history (see [`Db::deposits_window`]).
+    pub async fn withdrawals_window(
+        &self,
+        user_id: &str,
+        window: &crate::movements::MovementFilter,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Withdrawal>> {
+        let (at, id) = window.before.clone().unwrap_or((i64::MAX, "~".to_owned()));
+        let sql = format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE user_id = $1 \
+             AND (created_at_ms < $2 OR (created_at_ms = $2 AND id < $3)) \
+             AND created_at_ms >= $4 AND created_at_ms < $5 \
+             AND ($6 = '' OR asset = $6) AND ($7 = '' OR status = $7) \
+             ORDER BY created_at_ms DESC, id DESC LIMIT $8"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(at)
+            .bind(id)
+            .bind(window.since_ms.unwrap_or(0))
+            .bind(window.until_ms.unwrap_or(i64::MAX))
+            .bind(window.asset.clone().unwrap_or_default())
+            .bind(window.status.clone().unwrap_or_default())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("while listing withdrawals for activity")?;
+        rows.iter().map(withdrawal_from_row).collect()
+    }
+
     /// One of the user's deposits (someone else's is `None`).
     pub async fn deposit_of(&self, user_id: &str, id: &str) -> anyhow::Result<Option<Deposit>> {
         let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE user_id = $1 AND id = $2");

@@ -17,6 +17,7 @@ use ledger::{EventResult, Transfer};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::journal::{load_batch_state, write_batch};
+use crate::movements::{self, MovementJob, MovementOutcome};
 use crate::{now_ns, Backend, Db};
 
 /// Tuning of the writer.
@@ -61,7 +62,17 @@ pub type BatchObserver = Arc<dyn Fn(usize, Duration) + Send + Sync>;
 
 struct Job {
     transfers: Vec<Transfer>,
-    reply: oneshot::Sender<Result<Vec<EventResult>, SubmitError>>,
+    movement: Option<Box<MovementJob>>,
+    reply: oneshot::Sender<Result<Answer, SubmitError>>,
+}
+
+/// What the writer answers one job.
+type Answer = (Vec<EventResult>, Option<MovementOutcome>);
+
+/// One job's part of a batch: its transfers and, for a movement, the movement.
+pub(crate) struct BatchRequest {
+    transfers: Vec<Transfer>,
+    movement: Option<Box<MovementJob>>,
 }
 
 /// A handle to the node's ledger writer. Cheap to clone.
@@ -101,17 +112,45 @@ impl Ledger {
 
     /// Submits one request (a list of transfers, possibly linked) and waits for its results.
     pub async fn submit(&self, transfers: Vec<Transfer>) -> Result<Vec<EventResult>, SubmitError> {
-        if transfers.len() > self.config.batch_events_max.max(1) {
-            return Err(SubmitError::TooLarge(self.config.batch_events_max.max(1)));
-        }
         if transfers.is_empty() {
             return Ok(Vec::new());
         }
+        Ok(self.enqueue(transfers, None).await?.0)
+    }
+
+    /// Submits a movement with the transfers that carry it out: guards checked, transfers
+    /// applied and the movement recorded in one commit (see [`crate::movements`]). The results
+    /// are empty when the movement was refused before the ledger or recorded before.
+    pub async fn submit_movement(
+        &self,
+        transfers: Vec<Transfer>,
+        movement: MovementJob,
+    ) -> Result<(Vec<EventResult>, MovementOutcome), SubmitError> {
+        let (results, outcome) = self.enqueue(transfers, Some(Box::new(movement))).await?;
+        let outcome = outcome.ok_or_else(|| {
+            SubmitError::Unavailable("the writer answered a movement without its outcome".into())
+        })?;
+        Ok((results, outcome))
+    }
+
+    async fn enqueue(
+        &self,
+        transfers: Vec<Transfer>,
+        movement: Option<Box<MovementJob>>,
+    ) -> Result<Answer, SubmitError> {
+        if transfers.len() > self.config.batch_events_max.max(1) {
+            return Err(SubmitError::TooLarge(self.config.batch_events_max.max(1)));
+        }
         let (reply, answer) = oneshot::channel();
         self.depth.fetch_add(1, Ordering::Relaxed);
+        let job = Job {
+            transfers,
+            movement,
+            reply,
+        };
         let sent = self
             .queue
-            .send_timeout(Job { transfers, reply }, self.config.enqueue_timeout)
+            .send_timeout(job, self.config.enqueue_timeout)
             .await;
         if let Err(e) = sent {
             self.depth.fetch_sub(1, Ordering::Relaxed);
@@ -157,19 +196,19 @@ impl Writer {
         // the rest catch up, at a cost of microseconds.
         let mut last_jobs = 0usize;
         while let Some(first) = self.receiver.recv().await {
-            let mut events = first.transfers.len();
+            let mut events = first.transfers.len().max(1);
             let mut jobs = vec![first];
             let mut yields_left = if max > 1 { 4 } else { 0 };
             while events < max {
                 match self.receiver.try_recv() {
-                    Ok(job) if events + job.transfers.len() <= max => {
-                        events += job.transfers.len();
+                    Ok(job) if events + job.transfers.len().max(1) <= max => {
+                        events += job.transfers.len().max(1);
                         jobs.push(job);
                     }
                     Ok(job) => {
                         // Does not fit: it opens the next batch.
                         self.commit(std::mem::take(&mut jobs), events).await;
-                        events = job.transfers.len();
+                        events = job.transfers.len().max(1);
                         jobs.push(job);
                     }
                     Err(_) if yields_left > 0 && jobs.len() * 2 < last_jobs => {
@@ -189,8 +228,18 @@ impl Writer {
             return;
         }
         let started = Instant::now();
-        let (requests, replies): (Vec<Vec<Transfer>>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.transfers, j.reply)).unzip();
+        let (requests, replies): (Vec<BatchRequest>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| {
+                (
+                    BatchRequest {
+                        transfers: j.transfers,
+                        movement: j.movement,
+                    },
+                    j.reply,
+                )
+            })
+            .unzip();
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
@@ -234,10 +283,7 @@ impl Writer {
     /// Commits on the writer's own connection, (re)opened as needed. Keeping one connection
     /// keeps SQLite's page cache warm: a pooled connection that another one wrote through must
     /// drop its cache and read the pages again.
-    async fn commit_once(
-        &mut self,
-        requests: &[Vec<Transfer>],
-    ) -> anyhow::Result<Vec<Vec<EventResult>>> {
+    async fn commit_once(&mut self, requests: &[BatchRequest]) -> anyhow::Result<Vec<Answer>> {
         if self.conn.is_none() {
             let conn = self
                 .db
@@ -259,13 +305,14 @@ impl Writer {
     }
 }
 
-/// One transaction: lock and load, apply, write, commit.
+/// One transaction: open the movements' accounts, lock and load, check the movements' guards,
+/// apply, write, commit.
 async fn commit_batch(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
-    requests: &[Vec<Transfer>],
+    requests: &[BatchRequest],
     clock: &mut i64,
-) -> anyhow::Result<Vec<Vec<EventResult>>> {
+) -> anyhow::Result<Vec<Answer>> {
     use sqlx::Connection;
     let begin = match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
@@ -275,22 +322,68 @@ async fn commit_batch(
         .begin_with(begin)
         .await
         .context("while beginning a ledger batch")?;
-    let mut state = load_batch_state(&mut tx, backend, requests).await?;
+    let movements: Vec<&MovementJob> = requests
+        .iter()
+        .filter_map(|r| r.movement.as_deref())
+        .collect();
+    if !movements.is_empty() {
+        movements::ensure_accounts(&mut tx, backend, &movements).await?;
+    }
+    let transfers: Vec<Vec<Transfer>> = requests.iter().map(|r| r.transfers.clone()).collect();
+    let mut state = load_batch_state(&mut tx, backend, &transfers).await?;
     let mut next_clock = *clock;
-    let applied = ledger::apply_batch(&mut state, requests, now_ns(), &mut next_clock);
-    write_batch(
-        &mut tx,
-        backend,
-        &state,
-        &applied.new_transfers,
-        &applied.touched_accounts,
-    )
-    .await?;
+    let now = now_ns();
+    let (answers, new_transfers, touched) = if movements.is_empty() {
+        let applied = ledger::apply_batch(&mut state, &transfers, now, &mut next_clock);
+        let answers = applied.results.into_iter().map(|r| (r, None)).collect();
+        (answers, applied.new_transfers, applied.touched_accounts)
+    } else {
+        // Request by request, so that a guard sees exactly the movements completed before it.
+        let mut guards = movements::load_guard_state(&mut tx, backend, &movements).await?;
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut new_transfers = Vec::new();
+        let mut touched = std::collections::BTreeSet::new();
+        for (request, transfers) in requests.iter().zip(&transfers) {
+            if let Some(job) = request.movement.as_deref() {
+                if let Some(outcome) = guards.before(job) {
+                    answers.push((Vec::new(), Some(outcome)));
+                    continue;
+                }
+            }
+            let applied = ledger::apply_batch(
+                &mut state,
+                std::slice::from_ref(transfers),
+                now,
+                &mut next_clock,
+            );
+            new_transfers.extend(applied.new_transfers);
+            touched.extend(applied.touched_accounts);
+            let results = applied.results.into_iter().next().unwrap_or_default();
+            let outcome = request.movement.as_deref().map(|job| {
+                let outcome = movements::outcome_of(job, &results);
+                if outcome == MovementOutcome::Completed {
+                    guards.completed(job);
+                }
+                outcome
+            });
+            answers.push((results, outcome));
+        }
+        (answers, new_transfers, touched.into_iter().collect())
+    };
+    write_batch(&mut tx, backend, &state, &new_transfers, &touched).await?;
+    if !movements.is_empty() {
+        let written: Vec<(&MovementJob, &MovementOutcome)> = requests
+            .iter()
+            .zip(&answers)
+            .filter_map(|(r, (_, o))| Some((r.movement.as_deref()?, o.as_ref()?)))
+            .collect();
+        movements::write_movements(&mut tx, backend, &written).await?;
+    }
     tx.commit()
         .await
         .context("while committing a ledger batch")?;
     *clock = next_clock;
-    Ok(applied.results)
+    Ok(answers)
 }
 
 /// Conflicts another writer caused: retrying the whole batch is correct.

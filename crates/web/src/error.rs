@@ -120,6 +120,14 @@ pub enum Reason {
     Forbidden,
     /// The withdrawal is not (or no longer) waiting for review.
     NotUnderReview,
+    /// A transfer, conversion, payment or refund was refused (see `status::movement_reason`);
+    /// `movement_id` names the refused attempt in the activity history when it was recorded.
+    MovementRefused {
+        code: String,
+        movement_id: Option<String>,
+    },
+    /// No okwallet account uses the recipient's email address.
+    RecipientNotFound,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -199,6 +207,8 @@ impl Reason {
             Reason::InvalidIdempotencyKey => "invalid_idempotency_key",
             Reason::Forbidden => "forbidden",
             Reason::NotUnderReview => "not_under_review",
+            Reason::MovementRefused { code, .. } => movement_code(code),
+            Reason::RecipientNotFound => "recipient_not_found",
             Reason::Internal => "internal_error",
         }
     }
@@ -246,6 +256,15 @@ impl Reason {
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 }
             }
+            Reason::MovementRefused { code, .. } => match code.as_str() {
+                "account_frozen" => StatusCode::FORBIDDEN,
+                "already_paid" | "request_cancelled" | "not_paid" => StatusCode::CONFLICT,
+                "quote_expired" | "expired" => StatusCode::GONE,
+                "price_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+                "ledger_refused" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            Reason::RecipientNotFound => StatusCode::UNPROCESSABLE_ENTITY,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
             Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
@@ -478,6 +497,22 @@ impl Reason {
                 en: text("Not waiting for review", "This withdrawal is not waiting for review; it may have been decided already."),
                 zh_cn: text("无需审核", "该提现不在待审核状态，可能已经有人处理过了。"),
             },
+            Reason::MovementRefused { code, .. } => {
+                let en = crate::status::movement_reason(code, Lang::En);
+                let zh = crate::status::movement_reason(code, Lang::ZhCn);
+                Texts {
+                    en: text(en.label, format!("{} {}", en.meaning, en.next_step)),
+                    zh_cn: text(zh.label, format!("{}{}", zh.meaning, zh.next_step)),
+                }
+            }
+            Reason::RecipientNotFound => {
+                let en = crate::status::movement_reason("recipient_not_found", Lang::En);
+                let zh = crate::status::movement_reason("recipient_not_found", Lang::ZhCn);
+                Texts {
+                    en: text(en.label, format!("{} {}", en.meaning, en.next_step)),
+                    zh_cn: text(zh.label, format!("{}{}", zh.meaning, zh.next_step)),
+                }
+            }
             Reason::Internal => Texts {
                 en: text(
                     "Internal error",
@@ -492,6 +527,35 @@ impl Reason {
         let Texts { en, zh_cn } = self.texts();
         lang.pick(en, zh_cn)
     }
+}
+
+/// The stable code of a movement refusal (anything unforeseen is `movement_refused`).
+fn movement_code(code: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "insufficient_funds",
+        "limit_exceeded",
+        "account_frozen",
+        "cannot_send_to_self",
+        "recipient_cannot_receive",
+        "quote_expired",
+        "insufficient_liquidity",
+        "price_unavailable",
+        "same_asset",
+        "amount_too_small",
+        "already_paid",
+        "expired",
+        "request_cancelled",
+        "cannot_pay_own_request",
+        "not_paid",
+        "refund_exceeds_payment",
+        "wrong_asset",
+        "ledger_refused",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == code)
+        .copied()
+        .unwrap_or("movement_refused")
 }
 
 /// The texts of a refused withdrawal, with its numbers.
@@ -594,6 +658,10 @@ pub struct Problem {
     /// Seconds to wait before retrying, also sent as the `Retry-After` header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
+    /// For a refused transfer, conversion, payment or refund: the refused attempt's id in the
+    /// activity history (`GET /api/v1/activity/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub movement_id: Option<String>,
 }
 
 /// An error a handler returns; becomes a problem response.
@@ -668,6 +736,10 @@ impl ApiError {
                 _ => None,
             },
             retry_after_s: self.reason.retry_after_s(),
+            movement_id: match &self.reason {
+                Reason::MovementRefused { movement_id, .. } => movement_id.clone(),
+                _ => None,
+            },
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     /// Deposits and withdrawals; `None` when no chain is configured (the wallet routes answer
     /// `asset_not_supported` then).
     pub wallet: Option<Arc<wallet::Wallet>>,
+    /// Transfers, conversions, payments and refunds.
+    pub payments: Arc<payments::Payments>,
 }
 
 /// Operator settings the handlers read.
@@ -68,8 +70,10 @@ pub struct Settings {
     pub withdrawal_lock_ms: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed; empty: the peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// The operator's key for secrets at rest (TOTP seeds).
+    /// The operator's key for secrets at rest (TOTP seeds, webhook secrets).
     pub secret_key: identity::sealed::SecretKey,
+    /// Merchants may point webhooks at loopback and private addresses (tests, closed networks).
+    pub allow_private_webhooks: bool,
 }
 
 impl Settings {
@@ -96,6 +100,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             // Tests and tools get a key of their own; `serve` always sets the operator's.
             secret_key: identity::sealed::SecretKey::generate(),
+            allow_private_webhooks: false,
         }
     }
 }

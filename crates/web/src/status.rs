@@ -141,6 +141,139 @@ pub fn withdrawal_reason(code: &str, lang: Lang) -> &'static str {
     }
 }
 
+/// A movement's status (transfers, conversions, payments, refunds).
+pub fn movement(status: &str, lang: Lang) -> Explained {
+    let entry = match status {
+        "completed" => Entry {
+            status: "completed",
+            en: [
+                "Completed",
+                "Done: the money moved instantly, inside okwallet.",
+                "Nothing more to do.",
+            ],
+            zh: [
+                "已完成",
+                "已完成：资金已在 okwallet 内即时到账。",
+                "无需其他操作。",
+            ],
+        },
+        _ => Entry {
+            status: "refused",
+            en: [
+                "Not done",
+                "This was refused and no money moved.",
+                "The reason below says why and what to do.",
+            ],
+            zh: [
+                "未成功",
+                "此操作被拒绝，资金没有发生任何变动。",
+                "下方的原因说明了为什么以及接下来可以怎么做。",
+            ],
+        },
+    };
+    let [label, meaning, next_step] = match lang {
+        Lang::En => entry.en,
+        Lang::ZhCn => entry.zh,
+    };
+    Explained {
+        label,
+        meaning,
+        next_step,
+    }
+}
+
+/// Why a transfer, conversion, payment or refund was refused: a title, what happened, and what
+/// to do — the same words in the API's problem documents, the activity history and the pages.
+pub fn movement_reason(code: &str, lang: Lang) -> Explained {
+    let (en, zh): ([&'static str; 3], [&'static str; 3]) = match code {
+        "insufficient_funds" => (
+            ["Insufficient funds", "Your available balance did not cover the amount (money set aside for withdrawals in progress is not available).", "Deposit or convert funds, or try a smaller amount."],
+            ["余额不足", "您的可用余额不足以支付该金额（处理中的提现所冻结的资金不可用）。", "请先充值或兑换，或改用更小的金额。"],
+        ),
+        "limit_exceeded" => (
+            ["Daily limit reached", "This would take you past your daily limit for this kind of payment in this asset (counted over the last 24 hours).", "Wait until earlier payments fall out of the 24-hour window, or contact support to review your limit."],
+            ["超出每日限额", "此操作会超过您在该资产上此类操作的每日限额（按最近 24 小时累计）。", "请等待较早的交易移出 24 小时窗口，或联系客服评估调整限额。"],
+        ),
+        "account_frozen" => (
+            ["Account frozen", "Your account is frozen, so no money can move.", "If you froze it yourself, unfreeze it under Security; otherwise contact support."],
+            ["账户已冻结", "您的账户已被冻结，资金无法转出。", "如果是您自己冻结的，可在“安全”页面解冻；否则请联系客服。"],
+        ),
+        "cannot_send_to_self" => (
+            ["That is your own account", "You cannot send money to yourself.", "Check the recipient's email address."],
+            ["不能转给自己", "不能向自己的账户转账。", "请检查收款人的邮箱地址。"],
+        ),
+        "recipient_not_found" => (
+            ["No such recipient", "No okwallet account uses this email address.", "Check the address with the recipient; they need an okwallet account to receive."],
+            ["收款人不存在", "没有 okwallet 账户使用这个邮箱地址。", "请与收款人核对邮箱；对方需要有 okwallet 账户才能收款。"],
+        ),
+        "recipient_cannot_receive" => (
+            ["The recipient cannot receive now", "The recipient's account cannot receive money at the moment (for example, it is frozen).", "Ask the recipient to contact support, or try again later."],
+            ["对方暂时无法收款", "收款人的账户目前无法接收资金（例如已被冻结）。", "请让收款人联系客服，或稍后再试。"],
+        ),
+        "quote_expired" => (
+            ["Quote expired", "The locked price was valid for a few seconds only and ran out before you confirmed.", "Get a new quote and confirm it in time."],
+            ["报价已过期", "锁定的价格只在几秒内有效，确认前已经过期。", "请重新获取报价并及时确认。"],
+        ),
+        "insufficient_liquidity" => (
+            ["Not enough liquidity", "We cannot fill this conversion at the moment: our inventory of the asset you want is too low.", "Try a smaller amount or try again later; nothing was taken from your balance."],
+            ["流动性不足", "我们暂时无法完成这笔兑换：目标资产的库存不足。", "请尝试更小的金额或稍后再试；您的余额没有被扣除。"],
+        ),
+        "price_unavailable" => (
+            ["No price right now", "The price feed did not give a price we can trust for this pair.", "Try again in a minute."],
+            ["暂无报价", "行情源暂时没有提供可信的价格。", "请稍后一分钟再试。"],
+        ),
+        "same_asset" => (
+            ["Same asset", "You cannot convert an asset into itself.", "Choose a different asset to receive."],
+            ["相同资产", "不能把资产兑换成它自己。", "请选择另一种要兑换成的资产。"],
+        ),
+        "amount_too_small" => (
+            ["Amount too small", "After the fee nothing would arrive.", "Use a larger amount."],
+            ["金额过小", "扣除手续费后将没有资金到账。", "请使用更大的金额。"],
+        ),
+        "already_paid" => (
+            ["Already paid", "This payment request has already been paid.", "Nothing to do; if you think you paid twice, check your activity or contact support."],
+            ["已支付", "该收款请求已经被支付过了。", "无需操作；如果您认为重复支付了，请查看账户明细或联系客服。"],
+        ),
+        "expired" => (
+            ["Payment request expired", "The merchant's payment request expired before it was paid.", "Ask the merchant for a new payment link."],
+            ["收款请求已过期", "商户的收款请求在支付前已过期。", "请向商户索取新的付款链接。"],
+        ),
+        "request_cancelled" => (
+            ["Payment request cancelled", "The merchant cancelled this payment request.", "Ask the merchant for a new payment link."],
+            ["收款请求已取消", "商户已取消该收款请求。", "请向商户索取新的付款链接。"],
+        ),
+        "cannot_pay_own_request" => (
+            ["Your own request", "You cannot pay your own payment request.", "Share the link with your customer instead."],
+            ["不能支付自己的收款", "不能支付您自己创建的收款请求。", "请把链接发给您的顾客。"],
+        ),
+        "not_paid" => (
+            ["Not paid", "Only a paid request can be refunded.", "Check the request's status."],
+            ["尚未支付", "只有已支付的收款请求才能退款。", "请检查该请求的状态。"],
+        ),
+        "refund_exceeds_payment" => (
+            ["Refund too large", "Refunds together cannot exceed what the customer paid.", "Refund at most what is left of the payment."],
+            ["退款超额", "累计退款不能超过顾客实际支付的金额。", "退款金额请不要超过剩余可退金额。"],
+        ),
+        "wrong_asset" => (
+            ["Wrong asset", "The amount is in a different asset than the request.", "Use the request's asset."],
+            ["资产不符", "金额的资产与收款请求不一致。", "请使用收款请求指定的资产。"],
+        ),
+        _ => (
+            ["Could not be completed", "Something on our side stopped it; no money moved.", "Try again; if it happens again, contact support with the reference."],
+            ["无法完成", "我们这边的问题导致操作未完成，资金没有变动。", "请重试；如果再次发生，请携带参考编号联系客服。"],
+        ),
+    };
+    let [label, meaning, next_step] = match lang {
+        Lang::En => en,
+        Lang::ZhCn => zh,
+    };
+    Explained {
+        label,
+        meaning,
+        next_step,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

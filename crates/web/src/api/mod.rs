@@ -4,6 +4,7 @@
 //! types and their OpenAPI annotations. Handlers parse input into domain types, call `store` or
 //! the domain crates, and shape the answer; they never hold SQL or business rules.
 
+pub mod activity;
 pub mod assets;
 pub mod dev;
 pub mod docs;
@@ -11,6 +12,8 @@ pub mod email_verifications;
 pub mod freeze_links;
 pub mod health;
 pub mod me;
+pub mod merchant;
+pub mod moves;
 pub mod passkeys;
 pub mod password_resets;
 pub mod security;
@@ -38,4 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(freeze_links::router())
         .merge(dev::router())
         .merge(wallet::router())
+        .merge(moves::router())
+        .merge(merchant::router())
+        .merge(activity::router())
 }

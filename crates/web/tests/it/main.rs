@@ -3,6 +3,7 @@
 
 mod accounts;
 pub(crate) mod mail;
+mod moves;
 pub(crate) mod pages;
 mod passkeys;
 mod wallet;
@@ -75,13 +76,36 @@ impl App {
             chain::Token::Native,
             1_000 * 1_000_000_000_000_000_000,
         );
+        let payments = Arc::new(payments::Payments::new(
+            test_db.db.clone(),
+            ledger.clone(),
+            Arc::new(payments::feed::AdminFeed::new(test_db.db.clone())),
+            payments::Settings {
+                delivery: payments::webhook::DeliverySettings {
+                    backoff: vec![std::time::Duration::from_millis(200); 3],
+                    timeout: std::time::Duration::from_secs(5),
+                    poll: std::time::Duration::from_millis(50),
+                },
+                ..payments::Settings::default()
+            },
+        ));
+        let settings = web::Settings {
+            allow_private_webhooks: true,
+            ..Default::default()
+        };
+        payments::webhook::spawn_deliverer(
+            test_db.db.clone(),
+            settings.secret_key.clone(),
+            payments.settings.delivery.clone(),
+        );
         let state = AppState {
             db: test_db.db.clone(),
             ledger,
             metrics,
             demo,
-            settings: Default::default(),
+            settings: Arc::new(settings),
             wallet: Some(Arc::new(wallet)),
+            payments,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
