@@ -235,14 +235,7 @@ impl Payments {
             .into_iter()
             .find(|(k, a, _)| k == kind && a == asset.code.as_str())
             .map(|(_, _, daily)| daily);
-        if own.is_some() {
-            return Ok(own);
-        }
-        Ok(self
-            .settings
-            .daily_limits
-            .get(&(kind.to_owned(), asset.code.as_str().to_owned()))
-            .and_then(|units| units_to_minor(*units, asset.decimals)))
+        Ok(own.or_else(|| self.default_limit(kind, asset)))
     }
 
     /// What is left of today's limit (`None`: no limit).
@@ -262,22 +255,23 @@ impl Payments {
         Ok(Some((limit, used)))
     }
 
-    async fn limit_guard(
-        &self,
-        user_id: &str,
-        kind: &'static str,
-        asset: &Asset,
-    ) -> anyhow::Result<Option<Guard>> {
-        Ok(self
-            .daily_limit(user_id, kind, asset)
-            .await?
-            .map(|limit| Guard::DailyLimit {
-                user_id: user_id.to_owned(),
-                kind,
-                asset: asset.code.as_str().to_owned(),
-                limit,
-                since_ms: since_24h(),
-            }))
+    /// The daily-limit guard: the operator's default here, the user's own limit read by the
+    /// writer in the same transaction (no query per request).
+    fn limit_guard(&self, user_id: &str, kind: &'static str, asset: &Asset) -> Guard {
+        Guard::DailyLimit {
+            user_id: user_id.to_owned(),
+            kind,
+            asset: asset.code.as_str().to_owned(),
+            default_limit: self.default_limit(kind, asset),
+            since_ms: since_24h(),
+        }
+    }
+
+    fn default_limit(&self, kind: &str, asset: &Asset) -> Option<i64> {
+        self.settings
+            .daily_limits
+            .get(&(kind.to_owned(), asset.code.as_str().to_owned()))
+            .and_then(|units| units_to_minor(*units, asset.decimals))
     }
 
     /// Submits a job and answers with the movement as recorded.
@@ -362,11 +356,7 @@ impl Payments {
             &movement_id,
             false,
         )?];
-        let guards = self
-            .limit_guard(&sender.id, kind::TRANSFER, asset)
-            .await?
-            .into_iter()
-            .collect();
+        let guards = vec![self.limit_guard(&sender.id, kind::TRANSFER, asset)];
         let job = MovementJob {
             movement: NewMovement {
                 id: movement_id,
@@ -524,11 +514,7 @@ impl Payments {
             code: from.clone(),
             decimals: self.decimals_of(&from).await?,
         };
-        let mut guards: Vec<Guard> = self
-            .limit_guard(&user.id, kind::CONVERSION, &from_asset)
-            .await?
-            .into_iter()
-            .collect();
+        let mut guards = vec![self.limit_guard(&user.id, kind::CONVERSION, &from_asset)];
         guards.push(Guard::NotAfter {
             deadline_ms: quote.expires_at_ms,
             reason: refusal::QUOTE_EXPIRED,
@@ -629,7 +615,7 @@ impl Payments {
         let mut guards = vec![Guard::Payable {
             request_id: request.id.clone(),
         }];
-        guards.extend(self.limit_guard(&payer.id, kind::PAYMENT, asset).await?);
+        guards.push(self.limit_guard(&payer.id, kind::PAYMENT, asset));
         let payload = event_payload(
             "payment.succeeded",
             request,

@@ -119,8 +119,17 @@ pub(crate) fn account_from_parts(
 }
 
 impl Db {
-    /// Every configured asset, in display order.
+    /// Every configured asset, in display order (read from the database once: only migrations
+    /// write the assets table).
     pub async fn assets(&self) -> anyhow::Result<Vec<Asset>> {
+        Ok(self
+            .assets
+            .get_or_try_init(|| self.load_assets())
+            .await?
+            .clone())
+    }
+
+    async fn load_assets(&self) -> anyhow::Result<Vec<Asset>> {
         let rows = sqlx::query("SELECT code, decimals FROM assets ORDER BY position, code")
             .fetch_all(self.pool())
             .await

@@ -44,6 +44,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The assets, read once: only migrations write them.
+    assets: std::sync::Arc<tokio::sync::OnceCell<Vec<ledger::Asset>>>,
 }
 
 /// The embedded migrations, oldest first. Never edit one that has shipped; add the next.
@@ -159,7 +161,11 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("while connecting to {}", redact_url(url)))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            assets: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {

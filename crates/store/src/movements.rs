@@ -123,12 +123,13 @@ pub struct EnsureAccount {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Guard {
     /// The user's completed movements of `kind` in `asset` since `since_ms`, plus this one's
-    /// amount, stay within `limit` (refused `limit_exceeded`).
+    /// amount, stay within the user's own limit (`user_limits`, read in the batch) or else
+    /// `default_limit` (`None`: no limit) — refused `limit_exceeded`.
     DailyLimit {
         user_id: String,
         kind: &'static str,
         asset: String,
-        limit: i64,
+        default_limit: Option<i64>,
         since_ms: i64,
     },
     /// Refused with `reason` once the clock passes `deadline_ms`.
@@ -200,6 +201,7 @@ pub enum MovementOutcome {
 pub(crate) struct GuardState {
     existing: HashMap<String, String>,
     usage: HashMap<(String, String, String), i64>,
+    own_limits: HashMap<(String, String, String), i64>,
     requests: HashMap<String, RequestRow>,
     seen_in_batch: HashSet<String>,
 }
@@ -309,6 +311,55 @@ pub(crate) async fn load_guard_state(
     let users: Vec<&str> = users.into_iter().collect();
     for chunk in users.chunks(512) {
         let sql = format!(
+            "SELECT user_id, kind, asset, daily FROM user_limits WHERE user_id IN ({})",
+            placeholders(backend, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .context("while reading limits")?
+        {
+            state.own_limits.insert(
+                (
+                    row.try_get("user_id")?,
+                    row.try_get("kind")?,
+                    row.try_get("asset")?,
+                ),
+                row.try_get("daily")?,
+            );
+        }
+    }
+    // Usage is summed only for users with a limit to check (a default or their own).
+    let limited: Vec<&str> = users
+        .iter()
+        .copied()
+        .filter(|user| {
+            jobs.iter().flat_map(|j| &j.guards).any(|g| match g {
+                Guard::DailyLimit {
+                    user_id,
+                    kind,
+                    asset,
+                    default_limit,
+                    ..
+                } => {
+                    user_id == user
+                        && (default_limit.is_some()
+                            || state.own_limits.contains_key(&(
+                                user_id.clone(),
+                                (*kind).to_owned(),
+                                asset.clone(),
+                            )))
+                }
+                _ => false,
+            })
+        })
+        .collect();
+    for chunk in limited.chunks(512) {
+        let sql = format!(
             "SELECT user_id, kind, asset, CAST(SUM(amount) AS BIGINT) AS used FROM movements \
              WHERE status = 'completed' AND created_at_ms >= {} AND user_id IN ({}) \
              GROUP BY user_id, kind, asset",
@@ -402,17 +453,15 @@ impl GuardState {
                 user_id,
                 kind,
                 asset,
-                limit,
+                default_limit,
                 ..
             } => {
-                let used = self
-                    .usage
-                    .get(&(user_id.clone(), (*kind).to_owned(), asset.clone()))
-                    .copied()
-                    .unwrap_or(0);
+                let key = (user_id.clone(), (*kind).to_owned(), asset.clone());
+                let limit = self.own_limits.get(&key).copied().or(*default_limit)?;
+                let used = self.usage.get(&key).copied().unwrap_or(0);
                 let within = used
                     .checked_add(job.movement.amount)
-                    .is_some_and(|total| total <= *limit);
+                    .is_some_and(|total| total <= limit);
                 (!within).then_some(reason::LIMIT_EXCEEDED)
             }
             Guard::NotAfter {
