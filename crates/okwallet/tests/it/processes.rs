@@ -227,10 +227,10 @@ async fn two_serve_processes_on_one_postgres_move_money_exactly_once() {
         };
         *codes.entry(code).or_default() += 1;
     }
-    assert!(codes.get("insufficient_funds").is_some(), "{codes:?}");
-    assert!(codes.get("already_paid").is_some(), "{codes:?}");
+    assert!(codes.contains_key("insufficient_funds"), "{codes:?}");
+    assert!(codes.contains_key("already_paid"), "{codes:?}");
     // The model, replayed from each user's history as the API shows it.
-    let mut model = vec![50_000_000i64; USERS];
+    let mut model = [50_000_000i64; USERS];
     let mut paid = std::collections::HashSet::new();
     let mut merchant = 0i64;
     let minor = |s: &str| -> i64 {
