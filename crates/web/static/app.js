@@ -191,3 +191,45 @@ if (refresher) {
   window.setInterval(refresh, every);
   document.addEventListener("visibilitychange", refresh);
 }
+
+// --- quote countdown ----------------------------------------------------------------------------
+// A locked price says until when it holds (that works without this); here it also counts down,
+// and when it runs out the confirm button is disabled and the page says to get a new quote.
+
+for (const box of document.querySelectorAll("[data-countdown]")) {
+  const running = box.querySelector("[data-countdown-running]");
+  const left = box.querySelector("[data-countdown-left]");
+  const over = box.querySelector("[data-countdown-over]");
+  const end = Date.now() + Number(box.dataset.countdown) * 1000;
+  const confirm = document.querySelector("[data-countdown-confirm]");
+  let timer = 0;
+  const tick = () => {
+    const seconds = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+    left.textContent = String(seconds);
+    if (seconds > 0) return;
+    window.clearInterval(timer);
+    running.hidden = true;
+    over.hidden = false;
+    if (confirm) confirm.disabled = true;
+  };
+  running.hidden = false;
+  tick();
+  timer = window.setInterval(tick, 1000);
+}
+
+// --- copy buttons -------------------------------------------------------------------------------
+// A reference to quote to support can be copied in one tap where the clipboard is available.
+
+if (navigator.clipboard) {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(button.dataset.copy);
+        button.textContent = button.dataset.copied;
+      } catch {
+        // Not allowed here: the reference is on the page to copy by hand.
+      }
+    });
+  }
+}

@@ -8,10 +8,13 @@
 //! never accepts the session cookie, so neither can be used to forge requests to the other.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 mod assets;
 pub mod home;
 pub mod links;
+pub mod merchant;
+pub mod moves;
 pub mod security;
 mod texts;
 pub mod wallet;
@@ -56,6 +59,9 @@ pub fn router() -> Router<AppState> {
         .merge(security::router())
         .merge(admin::router())
         .merge(wallet::router())
+        .merge(moves::router())
+        .merge(activity::router())
+        .merge(merchant::router())
         .merge(links::router())
         .merge(lang_router())
 }

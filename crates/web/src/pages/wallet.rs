@@ -63,7 +63,7 @@ pub struct AssetTab {
 
 /// The asset switch, and the code of the asset chosen (the query's, else the first one a
 /// chain carries, else the first one).
-async fn asset_tabs(
+pub(super) async fn asset_tabs(
     state: &AppState,
     base: &str,
     asked: Option<&str>,
@@ -96,7 +96,7 @@ async fn asset_tabs(
 }
 
 /// A badge's colour for a status.
-fn badge_of(status: &str) -> &'static str {
+pub(super) fn badge_of(status: &str) -> &'static str {
     match status {
         "credited" | "completed" => "ok",
         "orphaned" | "too_small" | "rejected" | "failed_refunded" | "refused" => "danger",
@@ -120,7 +120,7 @@ fn duration_text(seconds: u64, lang: Lang) -> String {
 }
 
 /// Milliseconds since the epoch to the second, for times only seconds away (a short time-lock).
-fn page_time_s(ms: i64) -> String {
+pub(super) fn page_time_s(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default()
@@ -156,7 +156,7 @@ fn refusal_of(ctx: &PageCtx, error: &ApiError) -> Refusal {
 
 /// Whether the person proves a second factor with a code, a passkey or (with neither) the
 /// password, as `proof.html` asks.
-async fn proof_kind(state: &AppState, user_id: &str) -> Result<(bool, bool), ApiError> {
+pub(super) async fn proof_kind(state: &AppState, user_id: &str) -> Result<(bool, bool), ApiError> {
     let totp = state
         .db
         .totp_factor(user_id)
@@ -181,7 +181,7 @@ async fn stepped_up(
 }
 
 /// The session stepped up with the form's proof when it carries one; as it is otherwise.
-async fn stepped_up_if_proved(
+pub(super) async fn stepped_up_if_proved(
     state: &AppState,
     ctx: &PageCtx,
     current: &CurrentSession,

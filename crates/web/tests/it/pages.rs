@@ -802,3 +802,655 @@ both_backends!(
         assert!(!browser.get("/").await.body.contains("/dev/mailbox"));
     }
 );
+
+// --- money pages: send, activity, pay, merchant ------------------------------------------------
+
+/// The value of the form field `name` on the page (the first one).
+fn field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("a field {name}: {body}"))
+        + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Credits `amount` of `asset` to a user from equity, as `okwallet ledger adjust` does.
+async fn fund(app: &App, user_id: &str, asset: &str, amount: &str) {
+    grant(
+        app,
+        store::accounts::AccountKind::User,
+        Some(user_id),
+        asset,
+        amount,
+    )
+    .await;
+}
+
+/// Credits `amount` of `asset` to an account of `kind` from equity.
+async fn grant(
+    app: &App,
+    kind: store::accounts::AccountKind,
+    user_id: Option<&str>,
+    asset: &str,
+    amount: &str,
+) {
+    use ledger::{Amount, Transfer, TransferId, TransferKind};
+    use store::accounts::AccountKind;
+    let asset = app
+        .state
+        .db
+        .assets()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.code.as_str() == asset)
+        .expect("a listed asset");
+    let credit = app
+        .state
+        .db
+        .ensure_account(kind, &asset.code, user_id)
+        .await
+        .unwrap();
+    let debit = app
+        .state
+        .db
+        .ensure_account(AccountKind::Equity, &asset.code, None)
+        .await
+        .unwrap();
+    let transfer = Transfer {
+        id: TransferId::parse(&format!("test-fund-{}", store::new_id())).unwrap(),
+        kind: TransferKind::Single {
+            debit,
+            credit,
+            amount: Amount::parse_decimal(amount, asset.decimals).unwrap(),
+        },
+        asset: asset.code.clone(),
+        code: ledger::codes::ADJUSTMENT,
+        reference: "test:fund".to_owned(),
+        linked: false,
+    };
+    let results = app.state.ledger.submit(vec![transfer]).await.unwrap();
+    assert_eq!(results[0].code, ledger::ResultCode::Ok);
+}
+
+/// A user's available balance of `asset`, in minor units.
+async fn available(app: &App, user_id: &str, asset: &str) -> i64 {
+    let code = ledger::AssetCode::parse(asset).unwrap();
+    app.state
+        .db
+        .account(&store::accounts::user_account_id(user_id, &code))
+        .await
+        .unwrap()
+        .map_or(0, |a| a.available())
+}
+
+async fn merchant(app: &App, email: &str) -> String {
+    app.state
+        .db
+        .create_user(
+            &identity::Email::parse(email).unwrap(),
+            &identity::hash_password(STRONG).unwrap(),
+            identity::Role::Merchant,
+            "en",
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+both_backends!(
+    send_confirms_first_and_a_double_submit_sends_once,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let alice = app.sign_up("alice@example.com").await;
+        let bob = app.sign_up("bob@example.com").await;
+        fund(&app, &alice, "USDT", "10").await;
+        let mut browser = Browser::new(&app);
+        browser.log_in("alice@example.com", STRONG).await;
+
+        let page = browser.get("/send?asset=USDT").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("data-available>10 USDT"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("data-left>"),
+            "today's limit left is shown"
+        );
+
+        // Step one shows who it goes to, masked, and moves nothing.
+        let page = browser
+            .submit(
+                "/send?asset=USDT",
+                "/send",
+                &[
+                    ("asset", "USDT"),
+                    ("to", "bob@example.com"),
+                    ("amount", "2.5"),
+                    ("note", "lunch"),
+                    ("action", "review"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("bo***@example.com"), "{}", page.body);
+        assert!(page.body.contains("data-can-receive=\"yes\""));
+        assert_eq!(available(&app, &bob, "USDT").await, 0);
+
+        // Step two sends; the same confirmation posted again sends nothing more.
+        let csrf = page.csrf();
+        let form_key = field(&page.body, "form_key");
+        let confirm = [
+            ("csrf", csrf.as_str()),
+            ("form_key", form_key.as_str()),
+            ("asset", "USDT"),
+            ("to", "bob@example.com"),
+            ("amount", "2.5"),
+            ("note", "lunch"),
+            ("action", "send"),
+        ];
+        let first = browser.post("/send", &confirm).await;
+        assert_eq!(first.status, 303, "{}", first.body);
+        let done = first.location.clone().unwrap();
+        assert!(done.starts_with("/send?asset=USDT&done=mv_"), "{done}");
+        let second = browser.post("/send", &confirm).await;
+        assert_eq!(second.status, 303, "{}", second.body);
+        assert_eq!(second.location.as_deref(), Some(done.as_str()));
+        assert_eq!(available(&app, &alice, "USDT").await, 7_500_000);
+        assert_eq!(available(&app, &bob, "USDT").await, 2_500_000);
+
+        let page = browser.get(&done).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Sent: 2.5 USDT"), "{}", page.body);
+        assert!(
+            page.body.contains("data-available>7.5 USDT"),
+            "{}",
+            page.body
+        );
+
+        // More than there is: refused with the reason and where to go, nothing moves.
+        let page = browser
+            .submit(
+                "/send?asset=USDT",
+                "/send",
+                &[
+                    ("asset", "USDT"),
+                    ("to", "bob@example.com"),
+                    ("amount", "50"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let csrf = page.csrf();
+        let form_key = field(&page.body, "form_key");
+        let page = browser
+            .post(
+                "/send",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("form_key", form_key.as_str()),
+                    ("asset", "USDT"),
+                    ("to", "bob@example.com"),
+                    ("amount", "50"),
+                    ("action", "send"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        assert!(
+            page.body.contains("data-code=\"insufficient_funds\""),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("href=\"/deposit\""));
+        assert_eq!(available(&app, &alice, "USDT").await, 7_500_000);
+
+        // Unknown recipients are caught at the first step.
+        let page = browser
+            .submit(
+                "/send?asset=USDT",
+                "/send",
+                &[
+                    ("asset", "USDT"),
+                    ("to", "nobody@example.com"),
+                    ("amount", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("data-code=\"recipient_not_found\""));
+
+        // Without the CSRF token nothing is sent.
+        let page = browser
+            .post(
+                "/send",
+                &[
+                    ("form_key", "01FRESHKEY"),
+                    ("asset", "USDT"),
+                    ("to", "bob@example.com"),
+                    ("amount", "1"),
+                    ("action", "send"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+        assert_eq!(available(&app, &bob, "USDT").await, 2_500_000);
+    }
+);
+
+both_backends!(
+    activity_lists_entries_explains_them_and_exports_csv,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let cai = app.sign_up("cai@example.com").await;
+        app.sign_up("dong@example.com").await;
+        fund(&app, &cai, "USDT", "5").await;
+        let token = app.token("cai@example.com").await;
+        let sent = app
+            .post_json(
+                "/api/v1/transfers",
+                json!({"to": "dong@example.com", "asset": "USDT", "amount": "1.25", "note": "=tea"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(sent.status(), 201);
+        let sent = sent.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let refused = app
+            .post_json(
+                "/api/v1/transfers",
+                json!({"to": "dong@example.com", "asset": "BTC", "amount": "1"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(refused.status(), 422);
+        let refused = refused.json::<Value>().await.unwrap()["movement_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let mut anonymous = Browser::new(&app);
+        let page = anonymous.get("/activity.csv").await;
+        assert_eq!(page.status, 303, "the export needs the session");
+
+        let mut browser = Browser::new(&app);
+        browser.log_in("cai@example.com", STRONG).await;
+        let page = browser.get("/activity").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains(&format!("data-id=\"{sent}\"")),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains(&format!("data-id=\"{refused}\"")));
+        assert!(page.body.contains("−1.25 USDT"));
+        assert!(page.body.contains("data-reason=\"insufficient_funds\""));
+        assert!(page
+            .body
+            .contains(&format!("href=\"/activity/{refused}/help\"")));
+        assert!(page.body.contains("href=\"/activity.csv\""));
+
+        // Filters narrow the list and travel to the export.
+        let page = browser.get("/activity?kind=transfer&status=refused").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(&format!("data-id=\"{refused}\"")));
+        assert!(!page.body.contains(&format!("data-id=\"{sent}\"")));
+        assert!(
+            page.body
+                .contains("href=\"/activity.csv?kind=transfer&#38;status=refused\""),
+            "{}",
+            page.body
+        );
+        let page = browser.get("/activity?kind=bogus").await;
+        assert_eq!(page.status, 422);
+        // Paging by cursor.
+        let page = browser.get("/activity?limit=1").await;
+        let older = page.body.split("id=\"older\"").next().unwrap();
+        let href = older
+            .rsplit("href=\"")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let next = browser.get(&href.replace("&#38;", "&")).await;
+        assert_eq!(next.status, 200);
+        assert!(
+            next.body.contains(&format!("data-id=\"{sent}\"")),
+            "{}",
+            next.body
+        );
+
+        let csv = browser.get("/activity.csv").await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let first_line = csv
+            .body
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            first_line.starts_with("id,time (UTC),kind,direction"),
+            "{first_line}"
+        );
+        assert!(csv.body.contains(&sent) && csv.body.contains(&refused));
+        assert!(csv.body.contains("'=tea"), "a note never becomes a formula");
+        let csv = browser.get("/activity.csv?status=completed").await;
+        assert!(csv.body.contains(&sent) && !csv.body.contains(&refused));
+
+        // Help with one entry: its reference, what happened, what to do.
+        let page = browser.get(&format!("/activity/{refused}/help")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains(&format!("id=\"reference\">{refused}<")));
+        assert!(page.body.contains("Insufficient funds"));
+        assert!(page.body.contains("href=\"/deposit\""));
+        assert!(page.body.contains("Quote this reference"));
+        // Someone else's entry does not exist for this user.
+        let mut dong = Browser::new(&app);
+        dong.log_in("dong@example.com", STRONG).await;
+        assert_eq!(
+            dong.get(&format!("/activity/{refused}/help")).await.status,
+            404
+        );
+        assert_eq!(
+            dong.get(&format!("/activity/{sent}/help")).await.status,
+            200
+        );
+    }
+);
+
+both_backends!(a_payment_link_page_pays_once, |backend| async move {
+    let app = App::spawn(backend).await;
+    merchant(&app, "shop@example.com").await;
+    let payer = app.sign_up("eve@example.com").await;
+    fund(&app, &payer, "USDT", "50").await;
+
+    let mut shop = Browser::new(&app);
+    shop.log_in("shop@example.com", STRONG).await;
+    let page = shop
+        .submit(
+            "/merchant",
+            "/merchant/requests",
+            &[
+                ("asset", "USDT"),
+                ("amount", "19.9"),
+                ("description", "Tea set"),
+                ("order_id", "A-1001"),
+                ("expires_min", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.location.unwrap();
+    let id = location
+        .strip_prefix("/merchant/requests/")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = shop.get(&location).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<svg"), "a QR code");
+    assert!(page.body.contains(&format!("/pay/{id}")));
+
+    // Someone not signed in sees the request and the way to log in and come back.
+    let mut visitor = Browser::new(&app);
+    let page = visitor.get(&format!("/pay/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("19.9 USDT") && page.body.contains("Tea set"));
+    assert!(page.body.contains("sh***@example.com"));
+    assert!(
+        page.body
+            .contains(&format!("href=\"/login?next=/pay/{id}\"")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("action=\"/pay/"));
+
+    let mut eve = Browser::new(&app);
+    let page = eve
+        .submit(
+            &format!("/login?next=/pay/{id}"),
+            "/login",
+            &[
+                ("email", "eve@example.com"),
+                ("password", STRONG),
+                ("next", &format!("/pay/{id}")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some(format!("/pay/{id}").as_str())
+    );
+    let page = eve.get(&format!("/pay/{id}")).await;
+    let csrf = page.csrf();
+    let form_key = field(&page.body, "form_key");
+    let form = [("csrf", csrf.as_str()), ("form_key", form_key.as_str())];
+    let paid = eve.post(&format!("/pay/{id}"), &form).await;
+    assert_eq!(paid.status, 303, "{}", paid.body);
+    let done = paid.location.unwrap();
+    assert!(done.starts_with(&format!("/pay/{id}?paid=mv_")), "{done}");
+    // The same button twice pays once.
+    let again = eve.post(&format!("/pay/{id}"), &form).await;
+    assert_eq!(again.location.as_deref(), Some(done.as_str()));
+    assert_eq!(available(&app, &payer, "USDT").await, 30_100_000);
+    let page = eve.get(&done).await;
+    assert!(page.body.contains("Paid: 19.9 USDT"), "{}", page.body);
+    assert!(page.body.contains("data-status=\"paid\""));
+
+    // A new attempt is refused as already paid, with the words for it.
+    let other = app.sign_up("fay@example.com").await;
+    fund(&app, &other, "USDT", "50").await;
+    let mut fay = Browser::new(&app);
+    fay.log_in("fay@example.com", STRONG).await;
+    let page = fay.get(&format!("/pay/{id}")).await;
+    assert!(
+        !page.body.contains("action=\"/pay/"),
+        "a paid request has no Pay button"
+    );
+    let page = fay
+        .post(
+            &format!("/pay/{id}"),
+            &[("csrf", page.csrf().as_str()), ("form_key", "01OTHERKEY")],
+        )
+        .await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains("data-code=\"already_paid\""));
+    assert_eq!(available(&app, &other, "USDT").await, 50_000_000);
+
+    // The merchant sees who paid and every attempt, and can refund part of it.
+    let page = shop.get(&format!("/merchant/requests/{id}")).await;
+    assert!(page.body.contains("ev***@example.com"), "{}", page.body);
+    assert!(
+        page.body.contains("data-reason=\"already_paid\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let form_key = field(&page.body, "form_key");
+    let page = shop
+        .post(
+            &format!("/merchant/requests/{id}/refund"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("form_key", form_key.as_str()),
+                ("amount", "4.9"),
+                ("reason", "one cup broken"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(available(&app, &payer, "USDT").await, 35_000_000);
+});
+
+both_backends!(
+    the_merchant_area_is_for_merchants_only,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        app.sign_up("gus@example.com").await;
+        merchant(&app, "stall@example.com").await;
+
+        let mut anonymous = Browser::new(&app);
+        assert_eq!(anonymous.get("/merchant").await.status, 303);
+
+        let mut user = Browser::new(&app);
+        user.log_in("gus@example.com", STRONG).await;
+        let page = user.get("/merchant").await;
+        assert_eq!(page.status, 403, "{}", page.body);
+        assert!(
+            !page.body.contains("href=\"/merchant\""),
+            "no link to what is closed"
+        );
+        let page = user
+            .submit(
+                "/",
+                "/merchant/requests",
+                &[("asset", "USDT"), ("amount", "1")],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+        let page = user.get("/").await;
+        assert!(page.body.contains("href=\"/send\"") && page.body.contains("href=\"/activity\""));
+
+        let mut stall = Browser::new(&app);
+        stall.log_in("stall@example.com", STRONG).await;
+        let page = stall.get("/merchant").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("href=\"/merchant\""));
+
+        // The webhook secret is shown once, when it is made.
+        let page = stall
+            .submit(
+                "/merchant",
+                "/merchant/webhook",
+                &[("url", "http://127.0.0.1:9/hooks/okwallet")],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("data-secret>whsec_"), "{}", page.body);
+        let page = stall.get("/merchant").await;
+        assert!(!page.body.contains("whsec_"));
+        assert!(page
+            .body
+            .contains("data-webhook-url>http://127.0.0.1:9/hooks/okwallet<"));
+        let page = stall
+            .submit("/merchant", "/merchant/webhook", &[("url", "ftp://nope")])
+            .await;
+        assert_eq!(page.status, 422);
+        assert!(
+            page.body.contains("data-code=\"invalid_field\""),
+            "{}",
+            page.body
+        );
+    }
+);
+
+both_backends!(
+    convert_shows_a_locked_quote_and_converts_it_once,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let hana = app.sign_up("hana@example.com").await;
+        fund(&app, &hana, "ETH", "2").await;
+        grant(
+            &app,
+            store::accounts::AccountKind::Liquidity,
+            None,
+            "USDT",
+            "1000000",
+        )
+        .await;
+        app.state.db.set_price("ETH", "3000").await.unwrap();
+        app.state.db.set_price("USDT", "1").await.unwrap();
+        let mut browser = Browser::new(&app);
+        browser.lang = "zh-CN";
+        browser.log_in("hana@example.com", STRONG).await;
+
+        // The assets come prefilled from the query.
+        let page = browser.get("/convert?from=ETH&to=USDT&amount=1").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body.contains("<option value=\"USDT\" selected>"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("value=\"1\""));
+
+        let page = browser
+            .submit(
+                "/convert",
+                "/convert/quote",
+                &[("from_asset", "ETH"), ("to_asset", "USDT"), ("amount", "1")],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("2982.015 USDT"), "{}", page.body);
+        assert!(page.body.contains("data-countdown=\""));
+        assert!(
+            page.body.contains("此价格有效至"),
+            "the expiry time shows without the script"
+        );
+        let quote_id = field(&page.body, "quote_id");
+        let csrf = page.csrf();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("quote_id", quote_id.as_str()),
+            ("from_asset", "ETH"),
+            ("to_asset", "USDT"),
+            ("amount", "1"),
+        ];
+        let done = browser.post("/convert", &form).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let location = done.location.unwrap();
+        assert!(location.contains("&done=cv_"), "{location}");
+        let again = browser.post("/convert", &form).await;
+        assert_eq!(
+            again.location.as_deref(),
+            Some(location.as_str()),
+            "a quote converts once"
+        );
+        assert_eq!(available(&app, &hana, "ETH").await, 1_000_000_000);
+        assert_eq!(available(&app, &hana, "USDT").await, 2_982_015_000);
+        let page = browser.get(&location).await;
+        assert!(
+            page.body.contains("已兑换：1 ETH → 2982.015 USDT"),
+            "{}",
+            page.body
+        );
+
+        // A quote past its time is refused with the words for it and a new-quote button.
+        let mut stale = app.state.db.quote(&quote_id).await.unwrap().unwrap();
+        stale.id = format!("qt_stale{}", store::new_id());
+        stale.expires_at_ms = store::now_ms() - 1;
+        stale.movement_id = None;
+        app.state.db.insert_quote(&stale).await.unwrap();
+        let page = browser
+            .post(
+                "/convert",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("quote_id", stale.id.as_str()),
+                    ("from_asset", "ETH"),
+                    ("to_asset", "USDT"),
+                    ("amount", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 410, "{}", page.body);
+        assert!(page.body.contains("data-code=\"quote_expired\""));
+        assert!(page.body.contains("报价已过期"));
+        assert!(page.body.contains("id=\"requote\""));
+        assert_eq!(available(&app, &hana, "ETH").await, 1_000_000_000);
+    }
+);
