@@ -321,12 +321,13 @@ impl Payments {
 
     // --- send ----------------------------------------------------------------------------------
 
-    /// An instant transfer from `sender` to `recipient`.
+    /// An instant transfer from `sender` to the user `recipient_id`; whether the recipient can
+    /// receive (not frozen) is checked by the writer in the transfer's commit.
     #[allow(clippy::too_many_arguments)]
     pub async fn send(
         &self,
         sender: &User,
-        recipient: &User,
+        recipient_id: &str,
         asset: &Asset,
         amount: Amount,
         note: &str,
@@ -336,10 +337,8 @@ impl Payments {
         let now = store::now_ms();
         let refused = if sender.is_frozen(now) {
             Some(refusal::ACCOUNT_FROZEN)
-        } else if sender.id == recipient.id {
+        } else if sender.id == recipient_id {
             Some(refusal::CANNOT_SEND_TO_SELF)
-        } else if recipient.is_frozen(now) {
-            Some(refusal::RECIPIENT_CANNOT_RECEIVE)
         } else {
             None
         };
@@ -348,7 +347,7 @@ impl Payments {
             Leg {
                 id: transfer_id(&movement_id, "send")?,
                 debit: user_account_id(&sender.id, code),
-                credit: user_account_id(&recipient.id, code),
+                credit: user_account_id(recipient_id, code),
                 asset: code,
                 minor: amount.minor(),
                 code: codes::TRANSFER,
@@ -356,13 +355,18 @@ impl Payments {
             &movement_id,
             false,
         )?];
-        let guards = vec![self.limit_guard(&sender.id, kind::TRANSFER, asset)];
+        let guards = vec![
+            Guard::CanReceive {
+                user_id: recipient_id.to_owned(),
+            },
+            self.limit_guard(&sender.id, kind::TRANSFER, asset),
+        ];
         let job = MovementJob {
             movement: NewMovement {
                 id: movement_id,
                 kind: kind::TRANSFER,
                 user_id: sender.id.clone(),
-                counterparty_id: Some(recipient.id.clone()),
+                counterparty_id: Some(recipient_id.to_owned()),
                 asset: code.as_str().to_owned(),
                 amount: amount.minor(),
                 fee: 0,
@@ -376,7 +380,7 @@ impl Payments {
             refused: refused.map(str::to_owned),
             ensure_accounts: vec![
                 user_account(&sender.id, code),
-                user_account(&recipient.id, code),
+                user_account(recipient_id, code),
             ],
             guards,
             effects: Vec::new(),

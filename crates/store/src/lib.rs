@@ -46,6 +46,8 @@ pub struct Db {
     backend: Backend,
     /// The assets, read once: only migrations write them.
     assets: std::sync::Arc<tokio::sync::OnceCell<Vec<ledger::Asset>>>,
+    /// Users' ids by email, as found (see [`Db::user_id_by_email`]).
+    user_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// The embedded migrations, oldest first. Never edit one that has shipped; add the next.
@@ -165,6 +167,7 @@ impl Db {
             pool,
             backend,
             assets: Default::default(),
+            user_ids: Default::default(),
         })
     }
 

@@ -58,6 +58,7 @@ pub mod reason {
     pub const REQUEST_CANCELLED: &str = "request_cancelled";
     pub const NOT_PAID: &str = "not_paid";
     pub const REFUND_EXCEEDS_PAYMENT: &str = "refund_exceeds_payment";
+    pub const RECIPIENT_CANNOT_RECEIVE: &str = "recipient_cannot_receive";
     /// The ledger refused for a reason a caller did not foresee (a bug of ours, logged).
     pub const LEDGER_REFUSED: &str = "ledger_refused";
 }
@@ -143,6 +144,8 @@ pub enum Guard {
     /// The payment request was paid and refunds so far plus `amount` stay within what was paid
     /// (`not_paid`, `refund_exceeds_payment`).
     Refundable { request_id: String, amount: i64 },
+    /// The receiving user's account is not frozen now (`recipient_cannot_receive`).
+    CanReceive { user_id: String },
 }
 
 /// What a completed movement changes besides the ledger.
@@ -203,6 +206,7 @@ pub(crate) struct GuardState {
     usage: HashMap<(String, String, String), i64>,
     own_limits: HashMap<(String, String, String), i64>,
     requests: HashMap<String, RequestRow>,
+    frozen: HashSet<String>,
     seen_in_batch: HashSet<String>,
 }
 
@@ -292,6 +296,7 @@ pub(crate) async fn load_guard_state(
     let mut users: BTreeSet<&str> = BTreeSet::new();
     let mut since = i64::MAX;
     let mut request_ids: BTreeSet<&str> = BTreeSet::new();
+    let mut receivers: BTreeSet<&str> = BTreeSet::new();
     for job in jobs {
         for guard in &job.guards {
             match guard {
@@ -303,6 +308,9 @@ pub(crate) async fn load_guard_state(
                 }
                 Guard::Payable { request_id } | Guard::Refundable { request_id, .. } => {
                     request_ids.insert(request_id);
+                }
+                Guard::CanReceive { user_id } => {
+                    receivers.insert(user_id);
                 }
                 Guard::NotAfter { .. } => {}
             }
@@ -383,6 +391,29 @@ pub(crate) async fn load_guard_state(
                 ),
                 row.try_get("used")?,
             );
+        }
+    }
+    let receivers: Vec<&str> = receivers.into_iter().collect();
+    let now = now_ms();
+    for chunk in receivers.chunks(512) {
+        let sql = format!(
+            "SELECT id, frozen_at_ms, unfreeze_at_ms FROM users WHERE id IN ({})",
+            placeholders(backend, 1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query
+            .fetch_all(&mut *conn)
+            .await
+            .context("while reading receivers")?
+        {
+            let frozen_at: Option<i64> = row.try_get("frozen_at_ms")?;
+            let unfreeze_at: Option<i64> = row.try_get("unfreeze_at_ms")?;
+            if frozen_at.is_some() && unfreeze_at.is_none_or(|at| now < at) {
+                state.frozen.insert(row.try_get("id")?);
+            }
         }
     }
     let request_ids: Vec<&str> = request_ids.into_iter().collect();
@@ -485,6 +516,10 @@ impl GuardState {
                 }
                 _ => Some(reason::NOT_PAID),
             },
+            Guard::CanReceive { user_id } => self
+                .frozen
+                .contains(user_id)
+                .then_some(reason::RECIPIENT_CANNOT_RECEIVE),
         }
     }
 

@@ -50,6 +50,25 @@ pub struct SecurityEvent {
 const SESSION_COLUMNS: &str = "id, user_id, kind, user_agent, ip, created_at_ms, last_seen_at_ms, \
      expires_at_ms, stepped_up_at_ms";
 
+/// A live session by token hash, joined with its user: one query, since every authenticated
+/// request runs it.
+static SESSION_WITH_USER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let session_columns: Vec<String> = SESSION_COLUMNS
+        .split(',')
+        .map(|c| format!("s.{0} AS s_{0}", c.trim()))
+        .collect();
+    let user_columns: Vec<String> = crate::users::USER_COLUMNS
+        .split(',')
+        .map(|c| format!("u.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {}, {} FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.revoked_at_ms IS NULL AND s.expires_at_ms > $2",
+        session_columns.join(", "),
+        user_columns.join(", ")
+    )
+});
+
 /// Last-seen times are refreshed at most this often, so that every request is not a write.
 const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
 
@@ -118,11 +137,8 @@ impl Db {
         token_hash: &str,
     ) -> anyhow::Result<Option<(Session, User)>> {
         let now = now_ms();
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 \
-             AND revoked_at_ms IS NULL AND expires_at_ms > $2"
-        );
-        let Some(row) = sqlx::query(&sql)
+        let sql = &*SESSION_WITH_USER;
+        let Some(row) = sqlx::query(sql)
             .bind(token_hash)
             .bind(now)
             .fetch_optional(self.pool())
@@ -131,10 +147,18 @@ impl Db {
         else {
             return Ok(None);
         };
-        let session = session_from_row(&row)?;
-        let Some(user) = self.user_by_id(&session.user_id).await? else {
-            return Ok(None);
+        let session = Session {
+            id: row.try_get("s_id")?,
+            user_id: row.try_get("s_user_id")?,
+            kind: row.try_get("s_kind")?,
+            user_agent: row.try_get("s_user_agent")?,
+            ip: row.try_get("s_ip")?,
+            created_at_ms: row.try_get("s_created_at_ms")?,
+            last_seen_at_ms: row.try_get("s_last_seen_at_ms")?,
+            expires_at_ms: row.try_get("s_expires_at_ms")?,
+            stepped_up_at_ms: row.try_get("s_stepped_up_at_ms")?,
         };
+        let user = crate::users::user_from_row(&row)?;
         if now - session.last_seen_at_ms > LAST_SEEN_RESOLUTION_MS {
             sqlx::query("UPDATE sessions SET last_seen_at_ms = $1 WHERE id = $2")
                 .bind(now)

@@ -36,10 +36,11 @@ impl User {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, role, locale, password_hash, frozen_at_ms, unfreeze_at_ms, \
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, role, locale, password_hash, frozen_at_ms, unfreeze_at_ms, \
      anti_phishing_code, withdrawals_locked_until_ms, email_verified_at_ms, withdrawal_allowlist";
 
-fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<User> {
     let email: String = row.try_get("email")?;
     let role: String = row.try_get("role")?;
     Ok(User {
@@ -105,6 +106,35 @@ impl Db {
             email_verified_at_ms: None,
             withdrawal_allowlist: true,
         })
+    }
+
+    /// The id of the user with this email. Emails never change and users are never deleted, so
+    /// a found id is remembered for the life of the process (a miss is not: the address may sign
+    /// up later).
+    pub async fn user_id_by_email(&self, email: &Email) -> anyhow::Result<Option<String>> {
+        if let Some(id) = self
+            .user_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(email.as_str())
+        {
+            return Ok(Some(id.clone()));
+        }
+        let row = sqlx::query("SELECT id FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .context("while finding a user by email")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: String = row.try_get("id")?;
+        let mut cache = self.user_ids.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 100_000 {
+            cache.clear();
+        }
+        cache.insert(email.as_str().to_owned(), id.clone());
+        Ok(Some(id))
     }
 
     pub async fn user_by_email(&self, email: &Email) -> anyhow::Result<Option<User>> {

@@ -568,7 +568,7 @@ pub async fn make_payment(
             payments::request_hash(&r.id),
         )
         .await;
-    answer_movement(state, recorded, &current.user.id, lang).await
+    answer_movement(state, recorded, &current.user.id, lang, Names::default()).await
 }
 
 /// Cancels an open request (merchants).
@@ -660,7 +660,7 @@ pub async fn make_refund(
             payments::request_hash(request),
         )
         .await;
-    answer_movement(state, recorded, &current.user.id, lang).await
+    answer_movement(state, recorded, &current.user.id, lang, Names::default()).await
 }
 
 // --- webhooks ----------------------------------------------------------------------------------

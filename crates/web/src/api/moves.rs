@@ -229,6 +229,15 @@ fn explained(e: status::Explained) -> StatusText {
 pub struct Names(HashMap<String, String>);
 
 impl Names {
+    /// Names already known, so that no query asks for them again.
+    pub fn knowing(user_id: &str, email: &str) -> Names {
+        let mut names = Names::default();
+        names
+            .0
+            .insert(user_id.to_owned(), crate::pages::wallet::mask_email(email));
+        names
+    }
+
     pub async fn of(&mut self, state: &AppState, user_id: &str) -> Result<String, ApiError> {
         if let Some(name) = self.0.get(user_id) {
             return Ok(name.clone());
@@ -304,6 +313,7 @@ pub async fn answer_movement(
     recorded: Result<Recorded, payments::MoveError>,
     viewer: &str,
     lang: Lang,
+    mut names: Names,
 ) -> Result<Response, ApiError> {
     let (movement, replayed) = match recorded {
         Ok(Recorded::New(m)) => (m, false),
@@ -325,15 +335,7 @@ pub async fn answer_movement(
         }));
     }
     let assets = state.db.assets().await?;
-    let view = movement_view(
-        state,
-        &movement,
-        viewer,
-        &assets,
-        &mut Names::default(),
-        lang,
-    )
-    .await?;
+    let view = movement_view(state, &movement, viewer, &assets, &mut names, lang).await?;
     let mut response = (StatusCode::CREATED, ApiJson(view)).into_response();
     if replayed {
         response
@@ -385,7 +387,7 @@ pub async fn make_transfer(
         identity::Email::parse(&request.to).map_err(|_| ApiError::new(Reason::InvalidEmail))?;
     let recipient = state
         .db
-        .user_by_email(&email)
+        .user_id_by_email(&email)
         .await?
         .ok_or_else(|| ApiError::new(Reason::RecipientNotFound))?;
     let id = payments::movement_id(&current.user.id, "transfers", key);
@@ -401,7 +403,14 @@ pub async fn make_transfer(
             payments::request_hash(request),
         )
         .await;
-    answer_movement(state, recorded, &current.user.id, lang).await
+    answer_movement(
+        state,
+        recorded,
+        &current.user.id,
+        lang,
+        Names::knowing(&recipient, email.as_str()),
+    )
+    .await
 }
 
 /// Who an email address would pay, masked, for the confirmation step.
@@ -513,7 +522,7 @@ pub async fn make_conversion(
         .ok_or_else(ApiError::not_found)?;
     let hash = payments::request_hash(&quote.id);
     let recorded = state.payments.convert(&current.user, &quote, hash).await;
-    answer_movement(state, recorded, &current.user.id, lang).await
+    answer_movement(state, recorded, &current.user.id, lang, Names::default()).await
 }
 
 // --- prices and limits -------------------------------------------------------------------------
