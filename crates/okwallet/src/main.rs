@@ -151,6 +151,19 @@ enum LedgerCommand {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Move an amount from the operator's equity into the liquidity account conversions are
+    /// filled from (a new audited transfer).
+    FundLiquidity {
+        /// Asset code, e.g. USDT.
+        #[arg(long)]
+        asset: String,
+        /// Decimal amount in the asset's units.
+        #[arg(long)]
+        amount: String,
+        /// Why: kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +244,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             });
             ops::ledger_adjust(&config, &email, &asset, &amount, &reason, &actor).await
         }
+        Command::Ledger(LedgerCommand::FundLiquidity {
+            asset,
+            amount,
+            reason,
+        }) => ops::ledger_fund_liquidity(&config, &asset, &amount, &reason).await,
         Command::SecretKey => {
             println!("{}", identity::sealed::SecretKey::generate().to_text());
             Ok(ExitCode::SUCCESS)

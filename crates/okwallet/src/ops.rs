@@ -279,6 +279,43 @@ pub async fn adjust(
     Ok(result)
 }
 
+/// `okwallet ledger fund-liquidity`.
+pub async fn ledger_fund_liquidity(
+    config: &Config,
+    asset: &str,
+    amount: &str,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        bail!("--reason must say why");
+    }
+    let db = open(config).await?;
+    let ledger = Ledger::start(db.clone(), config.ledger, None).await?;
+    let id = format!("liquidity:{}", store::new_id());
+    let result = fund_liquidity(&db, &ledger, asset, amount, &id).await?;
+    if result.code != ResultCode::Ok {
+        eprintln!("okwallet: the ledger refused: {}", result.code);
+        return Ok(ExitCode::FAILURE);
+    }
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    db.audit(
+        &actor,
+        "liquidity_funded",
+        &asset.to_uppercase(),
+        &format!("{amount} ({reason}): transfer {id}"),
+    )
+    .await?;
+    println!(
+        "funded {} liquidity with {amount}: transfer {id}",
+        asset.to_uppercase()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Moves `amount` of an asset from the operator's equity into its liquidity account, which
 /// conversions are filled from. `id` makes it happen once however often it is asked.
 pub async fn fund_liquidity(

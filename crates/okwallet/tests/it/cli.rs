@@ -358,3 +358,73 @@ both_backends!(
         assert!(line["deposits_credited_per_s"].as_f64().unwrap() > 0.0);
     }
 );
+
+both_backends!(
+    the_transfer_benchmark_answers_every_request_and_prints_numbers,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "transfers",
+            "--clients",
+            "4",
+            "--users",
+            "10",
+            "--seconds",
+            "1",
+            "--warmup-s",
+            "0",
+            "--idempotency-keys",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let line: serde_json::Value =
+            serde_json::from_str(text(&out.stdout).trim()).expect("one JSON line");
+        assert_eq!(line["mode"], "transfers_http", "{line}");
+        assert_eq!(line["failed"], 0, "{line}");
+        assert!(line["transfers"].as_u64().unwrap() > 0, "{line}");
+        assert!(line["latency_p99_ms"].as_f64().unwrap() > 0.0, "{line}");
+    }
+);
+
+both_backends!(
+    liquidity_is_funded_from_equity_with_a_reason,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "ledger",
+            "fund-liquidity",
+            "--asset",
+            "usdt",
+            "--amount",
+            "2500.5",
+            "--reason",
+            "opening inventory",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("funded USDT liquidity with 2500.5"));
+        let out = run(okwallet(&t.url).args([
+            "ledger",
+            "fund-liquidity",
+            "--asset",
+            "USDT",
+            "--amount",
+            "1",
+            "--reason",
+            " ",
+        ]));
+        assert!(!out.status.success(), "a reason is required");
+        let db = store::Db::connect(&t.url).await.unwrap();
+        let liquidity = db
+            .account(&store::accounts::system_account_id(
+                store::accounts::AccountKind::Liquidity,
+                &ledger::AssetCode::parse("USDT").unwrap(),
+            ))
+            .await
+            .unwrap()
+            .expect("the liquidity account");
+        assert_eq!(liquidity.available(), 2_500_500_000);
+        let verify = run(okwallet(&t.url).args(["ledger", "verify"]));
+        assert!(verify.status.success(), "{}", text(&verify.stdout));
+    }
+);
