@@ -306,6 +306,9 @@ fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
         );
     }
     println!("  The demo user holds 2.5 ETH, 10000 USDT and 0.1 BTC.");
+    println!(
+        "  Send · 转账 {public_url}/send   Convert · 闪兑 {public_url}/convert (SIMULATED prices · 模拟行情)   Merchant · 商户 {public_url}/merchant"
+    );
     println!("  Mail · 邮件: {public_url}/dev/mailbox  (API: /api/v1/dev/mailbox)");
     println!(
         "  Deposits run on a SIMULATED chain · 充值使用模拟链: {public_url}/deposit  \

@@ -74,7 +74,8 @@ pub fn price(
     Ok(Priced {
         fee,
         to_amount,
-        rate: rate.normalize(),
+        // Ten significant digits are plenty to read; the amounts are computed exactly.
+        rate: rate.round_sf(10).unwrap_or(rate).normalize(),
     })
 }
 
