@@ -153,7 +153,7 @@ pub fn movement(status: &str, lang: Lang) -> Explained {
             ],
             zh: [
                 "已完成",
-                "已完成：资金已在 okwallet 内即时到账。",
+                "资金已在 OK钱包 内即时划转到账。",
                 "无需其他操作。",
             ],
         },

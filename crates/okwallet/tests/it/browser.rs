@@ -4,7 +4,9 @@
 //! passkeys (a virtual authenticator: add, sign in, second step, remove), and the mail links
 //! read in the demo mailbox (verify the email, reset the password, freeze from another
 //! browser), deposits (address, QR, confirmations advancing on the simulated chain),
-//! withdrawals (the address book's time-lock, the fee preview) and the supervisors' review, in
+//! withdrawals (the address book's time-lock, the fee preview) and the supervisors' review,
+//! paying a merchant's payment link, converting at a locked quote, and the history with its CSV
+//! export read back and "get help with this", in
 //! zh-CN and English at desktop and phone widths, with a full-page screenshot of
 //! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
 //! critical findings.

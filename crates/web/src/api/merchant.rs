@@ -212,8 +212,45 @@ pub fn pay_url(state: &AppState, id: &str) -> String {
     format!("{}/pay/{id}", state.settings.public_url)
 }
 
-pub fn request_status_text(status: &str, lang: Lang) -> StatusText {
+/// What a request's status means: to its merchant, or (`for_payer`) to the person paying it.
+pub fn request_status_text(status: &str, lang: Lang, for_payer: bool) -> StatusText {
     let (en, zh): ([&str; 3], [&str; 3]) = match status {
+        "open" if for_payer => (
+            [
+                "Waiting for payment",
+                "This request can be paid until it expires.",
+                "Check the merchant, the amount and what it is for, then pay.",
+            ],
+            [
+                "待支付",
+                "该收款请求在过期前可以支付。",
+                "请核对商户、金额和用途，然后支付。",
+            ],
+        ),
+        "paid" if for_payer => (
+            [
+                "Paid",
+                "This request has been paid; the money is with the merchant.",
+                "Nothing more to do. For a refund, ask the merchant.",
+            ],
+            [
+                "已支付",
+                "该收款请求已支付，款项已到商户账户。",
+                "无需其他操作。如需退款，请联系商户。",
+            ],
+        ),
+        "refunded" if for_payer => (
+            [
+                "Refunded",
+                "The merchant returned the whole payment.",
+                "Nothing more to do; the money is back in the payer's balance.",
+            ],
+            [
+                "已退款",
+                "商户已全额退款。",
+                "无需其他操作，款项已退回付款人余额。",
+            ],
+        ),
         "open" => (
             [
                 "Waiting for payment",
@@ -308,7 +345,7 @@ async fn request_view(
             "{}/api/v1/payment-requests/{}/qr.svg",
             state.settings.public_url, r.id
         ),
-        status_text: request_status_text(&status, lang),
+        status_text: request_status_text(&status, lang, false),
         status,
         asset: r.asset.clone(),
         amount: payments::show(r.amount, asset.decimals),
@@ -336,7 +373,7 @@ pub async fn payer_view(
     Ok(PayerView {
         id: r.id.clone(),
         url: pay_url(state, &r.id),
-        status_text: request_status_text(&status, lang),
+        status_text: request_status_text(&status, lang, true),
         status,
         asset: r.asset.clone(),
         amount: payments::show(r.amount, asset.decimals),
