@@ -26,8 +26,9 @@ CREATE TABLE movements (
     created_at_ms BIGINT NOT NULL
 );
 CREATE INDEX movements_user ON movements (user_id, created_at_ms);
-CREATE INDEX movements_counterparty ON movements (counterparty_id, created_at_ms);
-CREATE INDEX movements_reference ON movements (reference);
+CREATE INDEX movements_counterparty ON movements (counterparty_id, created_at_ms)
+    WHERE counterparty_id IS NOT NULL;
+CREATE INDEX movements_reference ON movements (reference) WHERE reference IS NOT NULL;
 
 -- Per-user daily limits that differ from the operator's defaults, per kind and asset.
 CREATE TABLE user_limits (

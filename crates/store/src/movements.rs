@@ -23,7 +23,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::accounts::AccountKind;
-use crate::{now_ms, placeholders, Backend, Db};
+use crate::{now_ms, padded, placeholders, Backend, Db};
 
 /// Ledger codes of the movements' transfers.
 pub mod codes {
@@ -274,7 +274,8 @@ pub(crate) async fn load_guard_state(
 ) -> anyhow::Result<GuardState> {
     let mut state = GuardState::default();
     let ids: Vec<&str> = jobs.iter().map(|j| j.movement.id.as_str()).collect();
-    for chunk in ids.chunks(1024) {
+    for chunk in ids.chunks(1024).map(padded) {
+        let chunk = &chunk[..];
         let sql = format!(
             "SELECT id, request_hash FROM movements WHERE id IN ({})",
             placeholders(backend, 1, chunk.len())
@@ -317,7 +318,8 @@ pub(crate) async fn load_guard_state(
         }
     }
     let users: Vec<&str> = users.into_iter().collect();
-    for chunk in users.chunks(512) {
+    for chunk in users.chunks(512).map(padded) {
+        let chunk = &chunk[..];
         let sql = format!(
             "SELECT user_id, kind, asset, daily FROM user_limits WHERE user_id IN ({})",
             placeholders(backend, 1, chunk.len())
@@ -366,7 +368,8 @@ pub(crate) async fn load_guard_state(
             })
         })
         .collect();
-    for chunk in limited.chunks(512) {
+    for chunk in limited.chunks(512).map(padded) {
+        let chunk = &chunk[..];
         let sql = format!(
             "SELECT user_id, kind, asset, CAST(SUM(amount) AS BIGINT) AS used FROM movements \
              WHERE status = 'completed' AND created_at_ms >= {} AND user_id IN ({}) \
@@ -395,7 +398,8 @@ pub(crate) async fn load_guard_state(
     }
     let receivers: Vec<&str> = receivers.into_iter().collect();
     let now = now_ms();
-    for chunk in receivers.chunks(512) {
+    for chunk in receivers.chunks(512).map(padded) {
+        let chunk = &chunk[..];
         let sql = format!(
             "SELECT id, frozen_at_ms, unfreeze_at_ms FROM users WHERE id IN ({})",
             placeholders(backend, 1, chunk.len())
@@ -417,7 +421,8 @@ pub(crate) async fn load_guard_state(
         }
     }
     let request_ids: Vec<&str> = request_ids.into_iter().collect();
-    for chunk in request_ids.chunks(512) {
+    for chunk in request_ids.chunks(512).map(padded) {
+        let chunk = &chunk[..];
         let lock = if backend == Backend::Postgres {
             " ORDER BY id FOR UPDATE"
         } else {
