@@ -1156,15 +1156,26 @@ both_backends!(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert_eq!(*receiver.bad_signatures.lock().unwrap(), 0);
-        let log: Value = app
-            .get_auth("/api/v1/merchant/webhook/deliveries", &merchant_t)
-            .await
-            .json()
-            .await
-            .unwrap();
+        // The receiver answers before the sender records the answer: wait for the log too.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let log: Value = loop {
+            let log: Value = app
+                .get_auth("/api/v1/merchant/webhook/deliveries", &merchant_t)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let items = log["items"].as_array().unwrap();
+            if items.len() == 3 && items.iter().all(|d| d["status"] == "delivered") {
+                break log;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the delivery log never showed all three delivered: {log}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
         let items = log["items"].as_array().unwrap();
-        assert_eq!(items.len(), 3);
-        assert!(items.iter().all(|d| d["status"] == "delivered"));
         let retried: Vec<&Value> = items
             .iter()
             .filter(|d| d["attempts"].as_i64().unwrap() > 1)
