@@ -472,6 +472,8 @@ both_backends!(
             let email = format!("u{n}@example.com");
             let (id, token) = app.customer(&email).await;
             app.give(&id, "USDT", "50").await;
+            // Payments are in ETH, so whether a payer can pay never depends on the transfers.
+            app.give(&id, "ETH", "1").await;
             users.push((id, token, email));
         }
         let (_m, merchant_t) = app.merchant("shop@example.com").await;
@@ -482,7 +484,7 @@ both_backends!(
             let r = app
                 .post_json(
                     "/api/v1/payment-requests",
-                    json!({"asset": "USDT", "amount": "3"}),
+                    json!({"asset": "ETH", "amount": "0.3"}),
                     Some(&merchant_t),
                 )
                 .await;
@@ -544,11 +546,12 @@ both_backends!(
         }
         // The model: replay the recorded completed movements over the starting balances.
         let mut model: BTreeMap<String, i64> = BTreeMap::new();
+        let mut eth_paid: BTreeMap<String, i64> = BTreeMap::new();
         for (id, _, _) in &users {
             model.insert(id.clone(), 50_000_000);
         }
         let mut paid = HashSet::new();
-        let mut completed = 0;
+        let mut transfers = 0;
         for (id, _, _) in &users {
             let filter = store::movements::MovementFilter::default();
             for m in app
@@ -561,31 +564,33 @@ both_backends!(
                 if m.user_id != *id || m.status != "completed" {
                     continue;
                 }
-                completed += 1;
-                *model.get_mut(&m.user_id).unwrap() -= m.amount;
-                if let Some(to) = m.counterparty_id.as_ref().and_then(|c| model.get_mut(c)) {
-                    *to += m.amount;
-                }
                 if m.kind == "payment" {
                     assert!(
                         paid.insert(m.reference.clone().unwrap()),
                         "a request paid twice"
                     );
+                    *eth_paid.entry(m.user_id.clone()).or_default() += m.amount;
+                    continue;
+                }
+                transfers += 1;
+                *model.get_mut(&m.user_id).unwrap() -= m.amount;
+                if let Some(to) = m.counterparty_id.as_ref().and_then(|c| model.get_mut(c)) {
+                    *to += m.amount;
                 }
             }
         }
+        // Two payers per request, both able to pay: exactly one pays, the other is told.
         assert_eq!(paid.len(), requests.len(), "{by_status:?}");
-        // Everyone starts with 50 and can afford six transfers of 7 plus one payment of 3.
-        assert!(
-            completed >= USERS * 6 + requests.len(),
-            "{completed} {by_status:?}"
-        );
-        assert!(
-            by_status.get("insufficient_funds").copied().unwrap_or(0) > 0,
+        assert_eq!(
+            by_status.get("already_paid").copied(),
+            Some(requests.len()),
             "{by_status:?}"
         );
+        // Everyone starts with 50 and can always afford seven transfers of 7 of their own.
+        assert!(transfers >= USERS * 7, "{transfers} {by_status:?}");
+        // 12 × 70 asked of 600 in all: some must be refused, and each refusal says why.
         assert!(
-            by_status.get("already_paid").copied().unwrap_or(0) > 0,
+            by_status.get("insufficient_funds").copied().unwrap_or(0) > 0,
             "{by_status:?}"
         );
         for (id, token, _) in &users {
@@ -593,6 +598,10 @@ both_backends!(
             let expected = payments::show(model[id], 6);
             assert_eq!(available, expected, "{id}");
             assert!(!available.starts_with('-'));
+            let eth = app.available(token, "ETH").await;
+            let expected_eth =
+                payments::show(1_000_000_000 - eth_paid.get(id).copied().unwrap_or(0), 9);
+            assert_eq!(eth, expected_eth, "{id}");
         }
         let report = app.state.db.verify_ledger().await.unwrap();
         assert!(
