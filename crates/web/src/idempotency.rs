@@ -18,6 +18,20 @@ use crate::AppState;
 /// The longest response kept for replay.
 const BODY_KEPT_MAX_BYTES: usize = 64 * 1024;
 
+/// The request's `Idempotency-Key`, if it has one: 1 to 255 printable characters, otherwise
+/// 422 `invalid_idempotency_key`.
+pub fn key_of(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+                Ok(Some(k))
+            }
+            _ => Err(ApiError::new(Reason::InvalidIdempotencyKey)),
+        },
+    }
+}
+
 /// Runs `handler` under the request's `Idempotency-Key`, if it has one.
 pub async fn idempotent<F>(
     state: &AppState,
@@ -30,12 +44,10 @@ pub async fn idempotent<F>(
 where
     F: std::future::Future<Output = Response>,
 {
-    let Some(key) = headers.get("idempotency-key") else {
-        return handler.await;
-    };
-    let key = match key.to_str() {
-        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k,
-        _ => return ApiError::new(Reason::InvalidIdempotencyKey).into_response(),
+    let key = match key_of(headers) {
+        Ok(Some(key)) => key,
+        Ok(None) => return handler.await,
+        Err(e) => return e.into_response(),
     };
     let request_hash = hex::encode(Sha256::digest(
         serde_json::to_vec(request).unwrap_or_default(),

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::moves::{movement_view, MovementView, Names};
 use crate::api::sessions::rfc3339;
-use crate::api::wallet::{asset_decimals, StatusText};
+use crate::api::wallet::{asset_decimals, explained, StatusText};
 use crate::auth::CurrentSession;
 use crate::error::{ApiError, FieldProblem, Reason};
 use crate::json::ApiJson;
@@ -230,14 +230,6 @@ pub async fn entries(
         None
     };
     Ok((rows.into_iter().map(|r| r.item).collect(), next))
-}
-
-fn explained(e: status::Explained) -> StatusText {
-    StatusText {
-        label: e.label.to_owned(),
-        meaning: e.meaning.to_owned(),
-        next_step: e.next_step.to_owned(),
-    }
 }
 
 fn deposit_item(d: &store::wallet::Deposit, assets: &[Asset], lang: Lang) -> ActivityItem {

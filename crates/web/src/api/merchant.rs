@@ -20,9 +20,7 @@ use serde::{Deserialize, Serialize};
 use store::payments::{PaymentRequest, WebhookAttempt, WebhookDelivery};
 use utoipa::ToSchema;
 
-use crate::api::moves::{
-    answer_movement, idempotency_key, movement_view, parse_note, MovementView, Names,
-};
+use crate::api::moves::{answer_movement, movement_view, parse_note, MovementView, Names};
 use crate::api::sessions::rfc3339;
 use crate::api::wallet::{parse_amount, parse_asset, Page, StatusText};
 use crate::auth::{CurrentSession, SteppedUp};
@@ -574,7 +572,7 @@ pub async fn pay(
     headers: HeaderMap,
     current: CurrentSession,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    let key = crate::idempotency::key_of(&headers)?;
     make_payment(&state, lang, &current, &id, key).await
 }
 
@@ -653,7 +651,7 @@ pub async fn refund(
     current: CurrentSession,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    let key = crate::idempotency::key_of(&headers)?;
     make_refund(&state, lang, &current, &id, &request, key).await
 }
 

@@ -23,7 +23,7 @@ use store::payments::Quote;
 use utoipa::ToSchema;
 
 use crate::api::sessions::rfc3339;
-use crate::api::wallet::{asset_decimals, parse_amount, parse_asset, StatusText};
+use crate::api::wallet::{asset_decimals, explained, parse_amount, parse_asset, StatusText};
 use crate::auth::{CurrentSession, MayMoveMoney};
 use crate::error::{ApiError, Reason};
 use crate::json::ApiJson;
@@ -189,19 +189,6 @@ pub struct PriceRequest {
 
 // --- helpers -----------------------------------------------------------------------------------
 
-/// The caller's `Idempotency-Key`, checked.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
-                Ok(Some(k))
-            }
-            _ => Err(ApiError::new(Reason::InvalidIdempotencyKey)),
-        },
-    }
-}
-
 /// A note as typed: trimmed, at most 140 characters, no control characters.
 pub fn parse_note(note: Option<&str>) -> Result<String, ApiError> {
     let note = note.unwrap_or("").trim();
@@ -214,14 +201,6 @@ pub fn parse_note(note: Option<&str>) -> Result<String, ApiError> {
         }));
     }
     Ok(note.to_owned())
-}
-
-fn explained(e: status::Explained) -> StatusText {
-    StatusText {
-        label: e.label.to_owned(),
-        meaning: e.meaning.to_owned(),
-        next_step: e.next_step.to_owned(),
-    }
 }
 
 /// Masked emails of users by id, looked up once per request.
@@ -368,7 +347,7 @@ pub async fn transfer(
     current: CurrentSession,
     ApiJson(request): ApiJson<TransferRequest>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    let key = crate::idempotency::key_of(&headers)?;
     make_transfer(&state, lang, &current, &request, key).await
 }
 

@@ -298,7 +298,8 @@ async fn decimals_of(state: &AppState, code: &str) -> Result<u8, ApiError> {
     Ok(parse_asset(state, code).await?.decimals)
 }
 
-fn explained(e: status::Explained) -> StatusText {
+/// A status's explanation as the API shapes it (every wallet and payments view uses it).
+pub fn explained(e: status::Explained) -> StatusText {
     StatusText {
         label: e.label.to_owned(),
         meaning: e.meaning.to_owned(),

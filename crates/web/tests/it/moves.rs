@@ -895,7 +895,7 @@ both_backends!(
             .with_state(receiver.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
 
-        let (merchant, merchant_t) = app.merchant("shop@example.com").await;
+        let (_merchant, merchant_t) = app.merchant("shop@example.com").await;
         let (payer, payer_t) = app.customer("payer@example.com").await;
         let (_poor, poor_t) = app.customer("poor@example.com").await;
         app.give(&payer, "USDT", "100").await;
@@ -1243,7 +1243,6 @@ both_backends!(
             )
             .await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
-        let _ = merchant;
         let report = app.state.db.verify_ledger().await.unwrap();
         assert!(
             report.discrepancies.is_empty(),
