@@ -242,20 +242,7 @@ pub async fn login(config: &Config, args: LoginBenchArgs) -> anyhow::Result<Exit
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let ledger = Ledger::start(db.clone(), WriterConfig::default(), None).await?;
-    let state = web::AppState {
-        db: db.clone(),
-        ledger: ledger.clone(),
-        metrics: Arc::new(web::Metrics::new()),
-        demo: false,
-        settings: Default::default(),
-        wallet: None,
-        payments: Arc::new(payments::Payments::new(
-            db.clone(),
-            ledger.clone(),
-            Arc::new(payments::feed::AdminFeed::new(db.clone())),
-            payments::Settings::default(),
-        )),
-    };
+    let state = app_state(&db, &ledger, payments::Settings::default()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/sessions", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -413,6 +400,29 @@ async fn run_mode(
         elapsed: started.elapsed(),
         latencies_us,
         batches: batches.load(Ordering::Relaxed),
+    })
+}
+
+/// The application as `serve` builds it, without chains, for the HTTP benchmarks.
+pub(crate) async fn app_state(
+    db: &Db,
+    ledger: &store::writer::Ledger,
+    payment_settings: payments::Settings,
+) -> anyhow::Result<web::AppState> {
+    Ok(web::AppState {
+        db: db.clone(),
+        ledger: ledger.clone(),
+        metrics: Arc::new(web::Metrics::new()),
+        demo: false,
+        settings: Default::default(),
+        wallet: None,
+        payments: Arc::new(payments::Payments::new(
+            db.clone(),
+            ledger.clone(),
+            Arc::new(payments::feed::AdminFeed::new(db.clone())),
+            payment_settings,
+        )),
+        help: Arc::new(web::help::HelpCenter::start(db, Default::default()).await?),
     })
 }
 

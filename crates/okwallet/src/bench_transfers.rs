@@ -19,7 +19,7 @@ use store::accounts::AccountKind;
 use store::writer::{Ledger, WriterConfig};
 use store::Backend;
 
-use crate::bench::{percentile_ms, FreshDb};
+use crate::bench::{app_state, percentile_ms, FreshDb};
 use crate::config::Config;
 
 #[derive(clap::Args, Debug)]
@@ -104,20 +104,7 @@ pub async fn transfers(config: &Config, args: TransfersBenchArgs) -> anyhow::Res
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut settings = payments::Settings::default();
     settings.daily_limits.clear();
-    let state = web::AppState {
-        db: db.clone(),
-        ledger: ledger.clone(),
-        metrics: Arc::new(web::Metrics::new()),
-        demo: false,
-        settings: Default::default(),
-        wallet: None,
-        payments: Arc::new(payments::Payments::new(
-            db.clone(),
-            ledger.clone(),
-            Arc::new(payments::feed::AdminFeed::new(db.clone())),
-            settings,
-        )),
-    };
+    let state = app_state(&db, &ledger, settings).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -58,6 +58,8 @@ pub struct Config {
     /// `OKWALLET_PRICE_FEED_URL`, `OKWALLET_ALLOW_PRIVATE_WEBHOOKS` and
     /// `OKWALLET_WEBHOOK_BACKOFF_S` laid over it).
     pub payments: FilePaymentsConfig,
+    /// The help center (`[helpcenter]`), checked.
+    pub helpcenter: FileHelpcenterConfig,
 }
 
 impl Config {
@@ -128,6 +130,59 @@ pub struct FileConfig {
     pub chains: Vec<FileChain>,
     #[serde(default)]
     pub payments: FilePaymentsConfig,
+    #[serde(default)]
+    pub helpcenter: FileHelpcenterConfig,
+}
+
+/// `[helpcenter]`: what the official check knows besides the contact channels, and times.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHelpcenterConfig {
+    /// The calling code for phone numbers written without one (default `86`).
+    pub default_country_code: Option<String>,
+    /// Domains that are ours besides the website channels and the public URL's host.
+    #[serde(default)]
+    pub official_domains: Vec<String>,
+    /// The IANA zone times are shown in when a viewer's is unknown (default Asia/Shanghai).
+    pub time_zone: Option<String>,
+    /// Seconds between checks for articles edited on other nodes (default 5).
+    pub sync_interval_s: Option<u64>,
+}
+
+impl FileHelpcenterConfig {
+    /// Checks the values and fills in the defaults.
+    pub fn settled(mut self) -> Result<FileHelpcenterConfig, ConfigError> {
+        let code = self
+            .default_country_code
+            .take()
+            .unwrap_or_else(|| "86".into());
+        let code = code.trim().trim_start_matches('+').to_owned();
+        if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(ConfigError(format!(
+                "helpcenter.default_country_code = {code:?}: one to three digits, e.g. 86"
+            )));
+        }
+        self.default_country_code = Some(code);
+        let zone = self
+            .time_zone
+            .take()
+            .unwrap_or_else(|| "Asia/Shanghai".into());
+        if jiff::tz::TimeZone::get(&zone).is_err() {
+            return Err(ConfigError(format!(
+                "helpcenter.time_zone = {zone:?}: an IANA time zone, e.g. Asia/Shanghai"
+            )));
+        }
+        self.time_zone = Some(zone);
+        for d in &self.official_domains {
+            if !d.contains('.') || d.contains(char::is_whitespace) || d.contains('/') {
+                return Err(ConfigError(format!(
+                    "helpcenter.official_domains: {d:?} is not a domain"
+                )));
+            }
+        }
+        self.sync_interval_s = Some(self.sync_interval_s.unwrap_or(5).clamp(1, 3600));
+        Ok(self)
+    }
 }
 
 /// `[payments]`: conversions, limits and merchant webhooks.
@@ -460,6 +515,7 @@ mod tests {
             address_lock_s: 86_400,
             sim_block_time_s: 3,
             payments: FilePaymentsConfig::default(),
+            helpcenter: FileHelpcenterConfig::default(),
             chains: vec![FileChain {
                 id: "ethereum".into(),
                 kind: "evm".into(),

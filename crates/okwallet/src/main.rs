@@ -4,9 +4,11 @@
 //! settles the configuration, and calls them.
 
 mod bench;
+mod bench_help;
 mod bench_transfers;
 mod chains;
 mod config;
+mod demo_help;
 mod load;
 mod mailer;
 mod ops;
@@ -181,6 +183,10 @@ enum BenchCommand {
     /// Authenticated `POST /api/v1/transfers` through the real HTTP server: transfers per
     /// second and p50/p99 latency with concurrent clients, against a fresh database.
     Transfers(bench_transfers::TransfersBenchArgs),
+    /// The help center: knowledge-base search latency over generated articles (mostly Chinese
+    /// queries), then the contact directory and the official check through the real HTTP
+    /// server.
+    HelpCenter(bench_help::HelpBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +265,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Transfers(args)) => {
             bench_transfers::transfers(&config, args).await
         }
+        Command::Bench(BenchCommand::HelpCenter(args)) => bench_help::help(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }
@@ -383,6 +390,7 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
             .max(1),
         chains: file.chains,
         payments: payments_config(file.payments)?,
+        helpcenter: file.helpcenter.settled()?,
     })
 }
 

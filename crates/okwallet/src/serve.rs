@@ -25,7 +25,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr()?;
     let public_url = config.effective_public_url(address.port());
+    let help_settings = help_settings(&config);
     if demo {
+        crate::demo_help::seed(&db, &help_settings.default_country_code).await?;
         let logins = seed_demo(&db, &ledger).await?;
         print_demo_banner(&public_url, logins);
     }
@@ -52,6 +54,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         settings.secret_key.clone(),
         payments.settings.delivery.clone(),
     );
+    let help = Arc::new(web::help::HelpCenter::start(&db, help_settings).await?);
+    tokio::spawn(sync_help_forever(
+        db.clone(),
+        help.clone(),
+        Duration::from_secs(config.helpcenter.sync_interval_s.unwrap_or(5)),
+    ));
     let state = web::AppState {
         db: db.clone(),
         ledger,
@@ -60,10 +68,42 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         settings: Arc::new(settings),
         wallet,
         payments,
+        help,
     };
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The help center's settings from `[helpcenter]` (already checked).
+pub fn help_settings(config: &Config) -> web::help::HelpSettings {
+    let file = &config.helpcenter;
+    let defaults = web::help::HelpSettings::default();
+    web::help::HelpSettings {
+        default_country_code: file
+            .default_country_code
+            .clone()
+            .unwrap_or(defaults.default_country_code),
+        official_domains: file.official_domains.clone(),
+        time_zone: file.time_zone.clone().unwrap_or(defaults.time_zone),
+    }
+}
+
+/// Keeps this node's search index current with articles edited on any node.
+async fn sync_help_forever(db: Db, help: Arc<web::help::HelpCenter>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match help.sync(&db).await {
+            Ok(0) => {}
+            Ok(changed) => tracing::info!(changed, "search index brought up to date"),
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not sync the search index"
+                )
+            }
+        }
+    }
 }
 
 /// Transfers, conversions and payments with the configured price feed, limits and webhooks.

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod audit;
 pub mod email_tokens;
 pub mod factors;
+pub mod helpcenter;
 pub mod journal;
 pub mod movements;
 pub mod outbox;
@@ -85,6 +86,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "movements",
         include_str!("../migrations/0008_movements.sql"),
+    ),
+    (
+        9,
+        "helpcenter",
+        include_str!("../migrations/0009_helpcenter.sql"),
     ),
 ];
 

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod help;
 pub mod idempotency;
 pub mod json;
 pub mod lang;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub wallet: Option<Arc<wallet::Wallet>>,
     /// Transfers, conversions, payments and refunds.
     pub payments: Arc<payments::Payments>,
+    /// The help center: its settings, search index and official list.
+    pub help: Arc<help::HelpCenter>,
 }
 
 /// Operator settings the handlers read.

@@ -388,6 +388,33 @@ both_backends!(
 );
 
 both_backends!(
+    the_help_benchmark_searches_and_answers_the_directory_and_prints_numbers,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "help-center",
+            "--articles",
+            "200",
+            "--queries",
+            "50",
+            "--requests",
+            "20",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        for expected in [
+            "GET /api/v1/contact-channels",
+            "GET /api/v1/official-check",
+            "20 requests",
+            "p99",
+        ] {
+            assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+        }
+    }
+);
+
+both_backends!(
     liquidity_is_funded_from_equity_with_a_reason,
     |backend| async move {
         let t = TestDb::new(backend).await;

@@ -11,6 +11,8 @@ pub mod docs;
 pub mod email_verifications;
 pub mod freeze_links;
 pub mod health;
+pub mod help;
+pub mod help_admin;
 pub mod me;
 pub mod merchant;
 pub mod moves;
@@ -44,4 +46,6 @@ pub fn router() -> Router<AppState> {
         .merge(moves::router())
         .merge(merchant::router())
         .merge(activity::router())
+        .merge(help::router())
+        .merge(help_admin::router())
 }

@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod help;
 pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
@@ -106,6 +107,11 @@ impl App {
             settings: Arc::new(settings),
             wallet: Some(Arc::new(wallet)),
             payments,
+            help: Arc::new(
+                web::help::HelpCenter::start(&test_db.db, Default::default())
+                    .await
+                    .expect("the help center starts"),
+            ),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
