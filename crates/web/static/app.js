@@ -233,3 +233,33 @@ if (navigator.clipboard) {
     });
   }
 }
+
+// --- the reader's time zone -----------------------------------------------------------------------
+// Help pages show opening hours in the reader's time. Without this script they use the operator's
+// zone and say so; with it, the browser's zone goes into a cookie the server reads, and a page
+// that showed the operator's zone is loaded once more (once per tab, so a browser that refuses the
+// cookie is not reloaded forever).
+
+const zoned = document.querySelector("[data-tz-auto]");
+if (zoned) {
+  const hasCookie = document.cookie.split(";").some((c) => c.trim().startsWith("okw_tz="));
+  let zone = "";
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    // No Intl: the page keeps the zone it names.
+  }
+  if (!hasCookie && /^[A-Za-z0-9_+\-/]+$/.test(zone)) {
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `okw_tz=${zone}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+    const shown = zoned.dataset.tzAuto;
+    let reloaded = false;
+    try {
+      reloaded = window.sessionStorage.getItem("okw_tz_reloaded") === "1";
+      window.sessionStorage.setItem("okw_tz_reloaded", "1");
+    } catch {
+      reloaded = true;
+    }
+    if (zoned.dataset.tzSource === "operator" && zone !== shown && !reloaded) window.location.reload();
+  }
+}

@@ -6,7 +6,9 @@
 //! browser), deposits (address, QR, confirmations advancing on the simulated chain),
 //! withdrawals (the address book's time-lock, the fee preview) and the supervisors' review,
 //! paying a merchant's payment link, converting at a locked quote, and the history with its CSV
-//! export read back and "get help with this", in
+//! export read back and "get help with this", the help center (search in both languages,
+//! articles and feedback, the contact page under a fixed clock, the official check and a
+//! report, the incident banner on the deposit page, and its admin pages), in
 //! zh-CN and English at desktop and phone widths, with a full-page screenshot of
 //! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
 //! critical findings.

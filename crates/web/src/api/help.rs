@@ -111,7 +111,7 @@ pub struct ChannelView {
     pub hours: Vec<String>,
     /// Coming holidays (date and name).
     pub holidays: Vec<HolidayView>,
-    /// Where the channel is used: a tel: or mailto: link, a page, or a site.
+    /// Where the channel is used: a tel: or mailto: link, or a site.
     pub href: Option<String>,
 }
 
@@ -165,9 +165,8 @@ fn href_of(kind: ChannelKind, value: &str) -> Option<String> {
         ChannelKind::Hotline if !value.is_empty() => Some(format!("tel:{value}")),
         ChannelKind::Email if !value.is_empty() => Some(format!("mailto:{value}")),
         ChannelKind::Website if !value.is_empty() => Some(format!("https://{value}")),
-        ChannelKind::LiveChat | ChannelKind::InAppCall | ChannelKind::Ticket => {
-            Some("/support".into())
-        }
+        // Chat, in-app calls and tickets open from the support desk, which comes with the help
+        // desk (issue 7); until it exists they get no link rather than a dead one.
         _ => None,
     }
 }

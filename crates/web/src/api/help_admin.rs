@@ -6,7 +6,7 @@
 //! Every change is audited; an article save re-indexes at once on this node (the others pick
 //! it up on their next sync).
 
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -38,10 +38,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/suspicious-reports", get(suspicious))
         .route("/api/v1/admin/suspicious-reviews", post(review))
         .route("/api/v1/admin/articles", get(list_articles))
-        .route("/api/v1/admin/articles/{slug}/{lang}", put(save_article))
-        .route("/api/v1/admin/article-previews", post(preview))
+        // Articles run to 50,000 characters (150 KB of Chinese in UTF-8), more than the API's
+        // usual body limit.
+        .route(
+            "/api/v1/admin/articles/{slug}/{lang}",
+            put(save_article).layer(DefaultBodyLimit::max(ARTICLE_BODY_BYTES_MAX)),
+        )
+        .route(
+            "/api/v1/admin/article-previews",
+            post(preview).layer(DefaultBodyLimit::max(ARTICLE_BODY_BYTES_MAX)),
+        )
         .route("/api/v1/admin/search-misses", get(search_misses))
 }
+
+/// The largest article a request may carry.
+const ARTICLE_BODY_BYTES_MAX: usize = 256 * 1024;
 
 pub fn require_admin(current: &CurrentSession) -> Result<(), ApiError> {
     match current.user.role {

@@ -11,6 +11,8 @@ pub mod account;
 pub mod activity;
 pub mod admin;
 mod assets;
+pub mod help;
+pub mod help_admin;
 pub mod home;
 pub mod links;
 pub mod merchant;
@@ -48,8 +50,13 @@ pub use texts::text;
 pub const SESSION_COOKIE: &str = "okw_session";
 /// The cookie holding the CSRF secret of someone not signed in.
 pub const CSRF_COOKIE: &str = "okw_csrf";
-/// The largest form any page accepts.
+/// The largest form a page accepts unless its route sets a [`FormLimit`].
 const FORM_BYTES_MAX: usize = 16 * 1024;
+
+/// A route's own form size limit, as a request extension (the article editor's Markdown is
+/// larger than any other form).
+#[derive(Clone, Copy, Debug)]
+pub struct FormLimit(pub usize);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,6 +70,8 @@ pub fn router() -> Router<AppState> {
         .merge(activity::router())
         .merge(merchant::router())
         .merge(links::router())
+        .merge(help::router())
+        .merge(help_admin::router())
         .merge(lang_router())
 }
 
@@ -441,7 +450,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         if !same_site(&parts.headers, &state.settings.public_url) {
             return Err(refuse(&ctx));
         }
-        let bytes = match axum::body::to_bytes(body, FORM_BYTES_MAX).await {
+        let limit = parts
+            .extensions
+            .get::<FormLimit>()
+            .map_or(FORM_BYTES_MAX, |l| l.0);
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
             Err(_) => {
                 return Err(ctx.message(

@@ -236,6 +236,8 @@ struct DepositPage<'a> {
     pending: Vec<DepositLine>,
     history: Vec<DepositLine>,
     refresh_href: String,
+    /// Current announcements affecting deposits of the chosen asset.
+    notices: Vec<crate::api::help::AnnouncementView>,
 }
 
 #[derive(Deserialize)]
@@ -254,8 +256,11 @@ async fn deposit_page(
         let (tabs, selected) = asset_tabs(&state, "/deposit", query.asset.as_deref()).await?;
         let target = deposit_target(&state, &current, &selected, ctx.lang).await?;
         let (pending, history) = deposit_lines(&state, &current, ctx.lang).await?;
+        let notices =
+            super::help::banner_notices(&state, ctx.lang, "deposit", Some(&selected)).await;
         Ok(DepositPage {
             ctx: &ctx,
+            notices,
             refresh_href: format!("/deposit?asset={}", percent_encode(&selected)),
             tabs,
             selected,
@@ -495,6 +500,8 @@ struct WithdrawPage<'a> {
     /// A fresh key per rendered form: the same form posted twice (a double click, a resend)
     /// makes one withdrawal.
     form_key: String,
+    /// Current announcements affecting withdrawals of the chosen asset.
+    notices: Vec<crate::api::help::AnnouncementView>,
 }
 
 /// What the withdraw page shows besides its lists: the form's values and any message.
@@ -625,8 +632,11 @@ async fn render_withdraw(
             .map(|w| withdrawal_line(w, asset_decimals(&assets, &w.asset), ctx.lang))
             .collect();
         let (totp_enabled, has_passkey) = proof_kind(state, &current.user.id).await?;
+        let notices =
+            super::help::banner_notices(state, ctx.lang, "withdraw", Some(&selected)).await;
         Ok(WithdrawPage {
             ctx,
+            notices,
             book_here: book.iter().any(|b| b.here),
             tabs,
             selected,

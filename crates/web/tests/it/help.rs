@@ -812,6 +812,13 @@ both_backends!(
             (status, problem["field"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("lang"))
         );
+        // A long article (40,000 Chinese characters, 120 KB) is not too large to save.
+        let mut long = body.clone();
+        long["body_md"] = json!("钱包".repeat(20_000));
+        let r = app
+            .put_json("/api/v1/admin/articles/long-read/zh-CN", long, &admin)
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
         let preview: Value = app
             .post_json(
                 "/api/v1/admin/article-previews",

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod help;
+mod help_pages;
 pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
