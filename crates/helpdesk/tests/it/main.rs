@@ -1,0 +1,12 @@
+//! The help desk's rules from the outside: the SLA table with a fixed clock, properties of
+//! business-time arithmetic over random schedules, and properties of routing.
+
+mod business;
+mod routing;
+mod sla;
+
+use jiff::Timestamp;
+
+pub fn at(text: &str) -> Timestamp {
+    text.parse().expect("an RFC 3339 instant")
+}
