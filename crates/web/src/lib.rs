@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod help;
 pub mod idempotency;
