@@ -1,9 +1,13 @@
 //! The help desk's rules from the outside: the SLA table with a fixed clock, properties of
 //! business-time arithmetic over random schedules, and properties of routing.
 
+mod attachments;
 mod business;
+mod macros;
+mod masking;
 mod routing;
 mod sla;
+mod stats;
 
 use jiff::Timestamp;
 
