@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod payments;
 pub mod sessions;
+pub mod tickets;
 pub mod users;
 pub mod verify;
 pub mod wallet;
@@ -91,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "helpcenter",
         include_str!("../migrations/0009_helpcenter.sql"),
+    ),
+    (
+        10,
+        "helpdesk",
+        include_str!("../migrations/0010_helpdesk.sql"),
     ),
 ];
 

@@ -126,6 +126,10 @@ pub fn router() -> Router<AppState> {
         super::help_admin::save_article,
         super::help_admin::preview,
         super::help_admin::search_misses,
+        super::tickets::create,
+        super::tickets::list,
+        super::tickets::one,
+        super::tickets::add_message,
         openapi_json,
         docs_page,
     ),
@@ -144,6 +148,7 @@ pub fn router() -> Router<AppState> {
         (name = "admin", description = "Per-user limits and the administrators' price feed"),
         (name = "help", description = "The help center for everyone: contact channels with live hours and costs, the official check and reports of look-alikes, announcements and incidents, knowledge-base search and articles"),
         (name = "help admin", description = "Editing contact channels, announcements, articles; the review list of reported look-alikes; searches that found nothing"),
+        (name = "tickets", description = "Tickets (工单): customers open and follow theirs; staff answer, with internal notes customers never see; staff views are audited"),
         (name = "docs", description = "This documentation"),
     ),
 )]

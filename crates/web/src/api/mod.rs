@@ -20,6 +20,7 @@ pub mod passkeys;
 pub mod password_resets;
 pub mod security;
 pub mod sessions;
+pub mod tickets;
 pub mod users;
 pub mod wallet;
 
@@ -48,4 +49,5 @@ pub fn router() -> Router<AppState> {
         .merge(activity::router())
         .merge(help::router())
         .merge(help_admin::router())
+        .merge(tickets::router())
 }

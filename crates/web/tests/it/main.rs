@@ -8,6 +8,7 @@ pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
 mod passkeys;
+mod tickets;
 mod wallet;
 
 use std::sync::{Arc, Mutex, OnceLock};
