@@ -1,7 +1,8 @@
 //! The help desk's rules, as pure functions over plain data: how much business time a ticket
 //! has used of its targets and whether it breached them ([`sla`]), the business-time
 //! arithmetic those clocks stand on ([`business`]), and which agent a new ticket goes to
-//! ([`routing`]); agents' canned replies and their actions ([`macros`]), what agents see of a
+//! ([`routing`]); what a reply or an edit does to a ticket's status, fields and history
+//! ([`change`]); agents' canned replies and their actions ([`macros`]), what agents see of a
 //! customer's personal data ([`masking`]), and which files a ticket accepts and how they are
 //! served ([`attachments`]); the supervisors' figures — volumes, response and resolution times,
 //! SLA compliance, satisfaction, backlog by day — and their CSV ([`stats`]).
@@ -13,6 +14,7 @@
 
 pub mod attachments;
 pub mod business;
+pub mod change;
 pub mod macros;
 pub mod masking;
 pub mod routing;

@@ -203,6 +203,20 @@ pub enum Action {
     Assign(Assignee),
 }
 
+impl Action {
+    /// The action as a line of a macro's action list (`status: solved`).
+    pub fn line(&self) -> String {
+        match self {
+            Action::SetStatus(s) => format!("status: {}", s.as_str()),
+            Action::SetPriority(p) => format!("priority: {}", p.as_str()),
+            Action::AddTag(t) => format!("add_tag: {t}"),
+            Action::RemoveTag(t) => format!("remove_tag: {t}"),
+            Action::Assign(Assignee::Me) => "assign: me".to_owned(),
+            Action::Assign(Assignee::Nobody) => "assign: none".to_owned(),
+        }
+    }
+}
+
 /// Why a macro's action list is refused; every variant names its 1-based line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {

@@ -148,3 +148,36 @@ pub fn check_reassign(agents: &[Agent], to: &AgentId) -> Result<(), ReassignRefu
     }
     Ok(())
 }
+
+/// A support group as routing sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSkills {
+    pub id: String,
+    /// Empty: every language.
+    pub languages: Vec<Language>,
+    /// Empty: every category.
+    pub categories: Vec<Category>,
+}
+
+impl GroupSkills {
+    fn takes_category(&self, category: Category) -> bool {
+        self.categories.is_empty() || self.categories.contains(&category)
+    }
+
+    fn takes_language(&self, language: &Language) -> bool {
+        self.languages.is_empty() || self.languages.contains(language)
+    }
+}
+
+/// The group a new ticket goes to: the first group (in the given order) with both the
+/// category and the language; else the first with the category; else the first with the
+/// language; else the first group. `None` only when there are no groups.
+pub fn choose_group<'a>(groups: &'a [GroupSkills], need: &Need) -> Option<&'a str> {
+    groups
+        .iter()
+        .find(|g| g.takes_category(need.category) && g.takes_language(&need.language))
+        .or_else(|| groups.iter().find(|g| g.takes_category(need.category)))
+        .or_else(|| groups.iter().find(|g| g.takes_language(&need.language)))
+        .or_else(|| groups.first())
+        .map(|g| g.id.as_str())
+}

@@ -120,6 +120,43 @@ pub enum Notice<'a> {
         /// The page to ask for a reset (no token: nobody asked for one).
         reset_page: &'a str,
     },
+    /// An agent answered the user's ticket (never an internal note).
+    TicketReply {
+        number: i64,
+        subject: &'a str,
+        reply: &'a str,
+        link: &'a str,
+    },
+    /// The user's ticket was solved: how to rate it, and that a reply reopens it.
+    TicketSolved {
+        number: i64,
+        subject: &'a str,
+        link: &'a str,
+        rating_link: &'a str,
+        reopen_days: u64,
+    },
+    /// The user's complaint reached the supervisors, who answer by `due_at_ms`.
+    ComplaintReceived {
+        number: i64,
+        due_at_ms: i64,
+        link: &'a str,
+    },
+    /// A supervisor decided on the user's complaint.
+    ComplaintResolved {
+        number: i64,
+        outcome: &'a str,
+        link: &'a str,
+    },
+    /// For staff: a ticket's first-response or resolution target is near or passed.
+    SlaAlert {
+        number: i64,
+        subject: &'a str,
+        /// `first_response` or `resolution`.
+        clock: &'a str,
+        breached: bool,
+        due_at_ms: i64,
+        link: &'a str,
+    },
 }
 
 /// A rendered mail.
@@ -147,6 +184,11 @@ impl Notice<'_> {
             Notice::SignUpAttempt { .. } => "signup_attempt_on_existing_address",
             Notice::WithdrawalRequested { .. } => "withdrawal_requested",
             Notice::WithdrawalAddressAdded { .. } => "withdrawal_address_added",
+            Notice::TicketReply { .. } => "ticket_reply",
+            Notice::TicketSolved { .. } => "ticket_solved",
+            Notice::ComplaintReceived { .. } => "complaint_received",
+            Notice::ComplaintResolved { .. } => "complaint_resolved",
+            Notice::SlaAlert { .. } => "sla_alert",
         }
     }
 }
@@ -275,6 +317,92 @@ fn english(notice: &Notice<'_>) -> (String, String) {
                 shown_ip(ip)
             ),
         ),
+        Notice::TicketReply {
+            number,
+            subject,
+            reply,
+            link,
+        } => (
+            format!("Re: [#{number}] {subject}"),
+            format!(
+                "Hello,\n\nOur support team answered your ticket #{number} \"{subject}\":\n\n\
+                 {}\n\nTo answer, open the ticket in the app (replies to this email are not \
+                 read):\n\n{link}\n\nSupport staff will never ask you for a password, a \
+                 one-time code, a recovery code or a seed phrase.",
+                quoted(reply)
+            ),
+        ),
+        Notice::TicketSolved {
+            number,
+            subject,
+            link,
+            rating_link,
+            reopen_days,
+        } => (
+            format!("[#{number}] Solved: {subject}"),
+            format!(
+                "Hello,\n\nWe consider your ticket #{number} \"{subject}\" solved. If it is not, \
+                 answer it within {reopen_days} days and it opens again:\n\n{link}\n\nHow did \
+                 we do? Rate our help from 1 to 5 (one click, no sign-in needed):\n\n\
+                 {rating_link}\n\nIf you are unhappy with how your request was handled, you can \
+                 also complain to a supervisor from the ticket page."
+            ),
+        ),
+        Notice::ComplaintReceived {
+            number,
+            due_at_ms,
+            link,
+        } => (
+            format!("[#{number}] Your complaint reached a supervisor"),
+            format!(
+                "Hello,\n\nYour complaint about ticket #{number} is now with our supervisors. \
+                 A supervisor will look into it and answer by {}.\n\nFollow it here:\n\n\
+                 {link}",
+                time(*due_at_ms)
+            ),
+        ),
+        Notice::ComplaintResolved {
+            number,
+            outcome,
+            link,
+        } => (
+            format!("[#{number}] A supervisor answered your complaint"),
+            format!(
+                "Hello,\n\nA supervisor looked into your complaint about ticket #{number} and \
+                 decided:\n\n{}\n\nThe ticket with the whole history:\n\n{link}\n\nThank \
+                 you for telling us: every complaint is read and helps us improve.",
+                quoted(outcome)
+            ),
+        ),
+        Notice::SlaAlert {
+            number,
+            subject,
+            clock,
+            breached,
+            due_at_ms,
+            link,
+        } => {
+            let target = if *clock == "first_response" {
+                "first-response"
+            } else {
+                "resolution"
+            };
+            let state = if *breached {
+                format!("missed its {target} target, due {}", time(*due_at_ms))
+            } else {
+                format!("will miss its {target} target at {}", time(*due_at_ms))
+            };
+            (
+                format!(
+                    "[SLA] #{number} {}",
+                    if *breached { "breached" } else { "due soon" }
+                ),
+                format!(
+                    "Hello,\n\nTicket #{number} \"{subject}\" {state} unless someone acts.\n\n\
+                     {link}"
+                ),
+            )
+        }
         Notice::WithdrawalAddressAdded {
             at_ms,
             ip,
@@ -453,6 +581,78 @@ fn chinese(notice: &Notice<'_>) -> (String, String) {
                 shown_ip(ip)
             ),
         ),
+        Notice::TicketReply {
+            number,
+            subject,
+            reply,
+            link,
+        } => (
+            format!("回复：[#{number}] {subject}"),
+            format!(
+                "您好，\n\n客服已回复您的工单 #{number}「{subject}」：\n\n{}\n\n如需继续沟通，请在应用内打开工单回复（回复本邮件无人处理）：\n\n{link}\n\n客服人员绝不会向您索要密码、验证码、恢复码或助记词。",
+                quoted(reply)
+            ),
+        ),
+        Notice::TicketSolved {
+            number,
+            subject,
+            link,
+            rating_link,
+            reopen_days,
+        } => (
+            format!("[#{number}] 已解决：{subject}"),
+            format!(
+                "您好，\n\n您的工单 #{number}「{subject}」已标记为已解决。如果问题仍未解决，请在 {reopen_days} 天内回复，工单会重新打开：\n\n{link}\n\n请为本次服务打分（1 至 5 分，点击即可，无需登录）：\n\n{rating_link}\n\n如果您对处理结果不满意，也可以在工单页面向主管投诉。"
+            ),
+        ),
+        Notice::ComplaintReceived {
+            number,
+            due_at_ms,
+            link,
+        } => (
+            format!("[#{number}] 您的投诉已提交给主管"),
+            format!(
+                "您好，\n\n您对工单 #{number} 的投诉已转交客服主管。主管会进行核查，并在 {} 前答复您。\n\n查看进度：\n\n{link}",
+                time(*due_at_ms)
+            ),
+        ),
+        Notice::ComplaintResolved {
+            number,
+            outcome,
+            link,
+        } => (
+            format!("[#{number}] 主管已答复您的投诉"),
+            format!(
+                "您好，\n\n客服主管已核查您对工单 #{number} 的投诉，处理结果如下：\n\n{}\n\n工单及完整记录：\n\n{link}\n\n感谢您的反馈：每一条投诉我们都会认真对待，用来改进服务。",
+                quoted(outcome)
+            ),
+        ),
+        Notice::SlaAlert {
+            number,
+            subject,
+            clock,
+            breached,
+            due_at_ms,
+            link,
+        } => {
+            let target = if *clock == "first_response" {
+                "首次响应"
+            } else {
+                "解决"
+            };
+            let state = if *breached {
+                format!("已超出{target}时限（截止 {}）", time(*due_at_ms))
+            } else {
+                format!("即将超出{target}时限（截止 {}）", time(*due_at_ms))
+            };
+            (
+                format!(
+                    "[SLA] #{number} {}",
+                    if *breached { "已超时" } else { "即将超时" }
+                ),
+                format!("您好，\n\n工单 #{number}「{subject}」{state}，请尽快处理。\n\n{link}"),
+            )
+        }
         Notice::WithdrawalAddressAdded {
             at_ms,
             ip,
@@ -549,6 +749,14 @@ fn time(at_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(at_ms)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|_| "—".to_owned())
+}
+
+/// Someone's words inside a mail, each line set off with `> ` so that they cannot pass for ours.
+fn quoted(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// An IP address as recorded, or a dash for anything that is not one.
@@ -712,7 +920,58 @@ mod tests {
                 usable_from_ms: AT + 86_400_000,
                 freeze_link: LINK,
             },
+            Notice::TicketReply {
+                number: 100_042,
+                subject: "Deposit late",
+                reply: "It arrived.\nSee your history.",
+                link: LINK,
+            },
+            Notice::TicketSolved {
+                number: 100_042,
+                subject: "Deposit late",
+                link: LINK,
+                rating_link: LINK,
+                reopen_days: 4,
+            },
+            Notice::ComplaintReceived {
+                number: 100_042,
+                due_at_ms: AT,
+                link: LINK,
+            },
+            Notice::ComplaintResolved {
+                number: 100_042,
+                outcome: "We apologise.",
+                link: LINK,
+            },
+            Notice::SlaAlert {
+                number: 100_042,
+                subject: "Deposit late",
+                clock: "resolution",
+                breached: true,
+                due_at_ms: AT,
+                link: LINK,
+            },
         ]
+    }
+
+    #[test]
+    fn quoted_words_cannot_pass_for_ours() {
+        let mail = render(
+            &Notice::TicketReply {
+                number: 7,
+                subject: "x",
+                reply: "line one\nYour anti-phishing code: fake",
+                link: LINK,
+            },
+            &Recipient {
+                locale: Locale::En,
+                anti_phishing_code: Some("real"),
+            },
+        );
+        assert!(mail
+            .body_text
+            .contains("> line one\n> Your anti-phishing code: fake"));
+        assert!(mail.body_text.starts_with("Your anti-phishing code: real"));
     }
 
     fn has_chinese(text: &str) -> bool {

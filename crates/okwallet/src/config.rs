@@ -60,6 +60,8 @@ pub struct Config {
     pub payments: FilePaymentsConfig,
     /// The help center (`[helpcenter]`), checked.
     pub helpcenter: FileHelpcenterConfig,
+    /// The help desk (`[helpdesk]`), checked.
+    pub helpdesk: FileHelpdeskConfig,
 }
 
 impl Config {
@@ -132,6 +134,51 @@ pub struct FileConfig {
     pub payments: FilePaymentsConfig,
     #[serde(default)]
     pub helpcenter: FileHelpcenterConfig,
+    #[serde(default)]
+    pub helpdesk: FileHelpdeskConfig,
+}
+
+/// `[helpdesk]`: tickets' lifecycle, complaints and SLA warnings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHelpdeskConfig {
+    /// Days after which a solved ticket closes if the customer did not reply (default 4).
+    pub close_solved_after_days: Option<u64>,
+    /// Business hours supervisors have to answer a complaint (default 8).
+    pub complaint_due_business_h: Option<u64>,
+    /// Percent of a target after which a ticket is near its breach (default 80).
+    pub near_breach_percent: Option<u16>,
+    /// Seconds between the SLA watcher's rounds (default 15).
+    pub watch_interval_s: Option<u64>,
+}
+
+impl FileHelpdeskConfig {
+    /// Checks the values and fills in the defaults.
+    pub fn settled(mut self) -> Result<FileHelpdeskConfig, ConfigError> {
+        let days = self.close_solved_after_days.unwrap_or(4);
+        if !(1..=90).contains(&days) {
+            return Err(ConfigError(format!(
+                "helpdesk.close_solved_after_days = {days}: from 1 to 90"
+            )));
+        }
+        self.close_solved_after_days = Some(days);
+        let hours = self.complaint_due_business_h.unwrap_or(8);
+        if !(1..=240).contains(&hours) {
+            return Err(ConfigError(format!(
+                "helpdesk.complaint_due_business_h = {hours}: from 1 to 240"
+            )));
+        }
+        self.complaint_due_business_h = Some(hours);
+        let percent = self.near_breach_percent.unwrap_or(80);
+        if !(1..=99).contains(&percent) {
+            return Err(ConfigError(format!(
+                "helpdesk.near_breach_percent = {percent}: from 1 to 99"
+            )));
+        }
+        self.near_breach_percent = Some(percent);
+        self.watch_interval_s = Some(self.watch_interval_s.unwrap_or(15).clamp(1, 3600));
+        Ok(self)
+    }
 }
 
 /// `[helpcenter]`: what the official check knows besides the contact channels, and times.
@@ -516,6 +563,7 @@ mod tests {
             sim_block_time_s: 3,
             payments: FilePaymentsConfig::default(),
             helpcenter: FileHelpcenterConfig::default(),
+            helpdesk: FileHelpdeskConfig::default(),
             chains: vec![FileChain {
                 id: "ethereum".into(),
                 kind: "evm".into(),

@@ -391,6 +391,7 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         chains: file.chains,
         payments: payments_config(file.payments)?,
         helpcenter: file.helpcenter.settled()?,
+        helpdesk: file.helpdesk.settled()?,
     })
 }
 

@@ -41,6 +41,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         trusted_proxies: config.trusted_proxies.clone(),
         secret_key,
         allow_private_webhooks: config.payments.allow_private_webhooks.unwrap_or(false),
+        desk: desk_settings(&config),
     };
     // Said once at start rather than on every passkey request: browsers refuse an IP address
     // as a passkey domain, so a public URL like http://127.0.0.1:8080 turns passkeys off.
@@ -70,6 +71,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         payments,
         help,
     };
+    tokio::spawn(watch_desk_forever(
+        state.clone(),
+        Duration::from_secs(config.helpdesk.watch_interval_s.unwrap_or(15)),
+    ));
     web::serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(ExitCode::SUCCESS)
@@ -86,6 +91,47 @@ pub fn help_settings(config: &Config) -> web::help::HelpSettings {
             .unwrap_or(defaults.default_country_code),
         official_domains: file.official_domains.clone(),
         time_zone: file.time_zone.clone().unwrap_or(defaults.time_zone),
+    }
+}
+
+/// The help desk's settings from `[helpdesk]` (already checked).
+pub fn desk_settings(config: &Config) -> web::desk::DeskSettings {
+    let file = &config.helpdesk;
+    let defaults = web::desk::DeskSettings::default();
+    web::desk::DeskSettings {
+        close_solved_after_days: file
+            .close_solved_after_days
+            .unwrap_or(defaults.close_solved_after_days),
+        complaint_due_business_s: file
+            .complaint_due_business_h
+            .map_or(defaults.complaint_due_business_s, |h| {
+                i64::try_from(h).unwrap_or(8) * 3600
+            }),
+        near_breach_permille: file
+            .near_breach_percent
+            .map_or(defaults.near_breach_permille, |p| p * 10),
+        time_zone: help_settings(config).time_zone,
+    }
+}
+
+/// Records SLA near-breaches and breaches as they happen (once, whichever node sees them
+/// first), mails who must act, and closes tickets solved long enough ago.
+async fn watch_desk_forever(state: web::AppState, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match web::desk::watch_round(&state, store::now_ms()).await {
+            Ok(round) if round.alerts > 0 || round.closed > 0 => {
+                tracing::info!(
+                    alerts = round.alerts,
+                    closed = round.closed,
+                    "help desk watch"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => {
+                error.log();
+            }
+        }
     }
 }
 

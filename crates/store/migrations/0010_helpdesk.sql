@@ -16,9 +16,11 @@ CREATE TABLE support_groups (
     created_at_ms BIGINT NOT NULL
 );
 
--- presence: online, away, offline. capacity: open tickets at most.
+-- presence: online, away, offline. capacity: open tickets at most. display_name: the name
+-- customers see on replies (never the agent's email).
 CREATE TABLE agents (
     user_id TEXT PRIMARY KEY REFERENCES users (id),
+    display_name TEXT NOT NULL,
     group_id TEXT NOT NULL REFERENCES support_groups (id),
     presence TEXT NOT NULL,
     capacity BIGINT NOT NULL,
@@ -37,7 +39,11 @@ INSERT INTO counters (name, value) VALUES ('ticket_number', 100000);
 
 -- status: new, open, pending, on_hold, solved, closed. channel: web, chat, in_app_call,
 -- callback, phone, email. reference: an activity entry the ticket is about. The SLA columns
--- are what the engine last computed from the events, kept for sorting queues.
+-- are what the engine (helpdesk::sla) last computed from the events, kept for sorting queues
+-- and for the supervisors' figures: next_due_ms is the deadline of the clock that runs next
+-- (first response until answered, then resolution), 9223372036854775807 when there is none, so
+-- that queues sort by urgency on an index; the business durations are those used at the first
+-- response and at the (latest) solve.
 CREATE TABLE tickets (
     id TEXT PRIMARY KEY,
     number BIGINT NOT NULL UNIQUE,
@@ -55,15 +61,39 @@ CREATE TABLE tickets (
     merged_into TEXT REFERENCES tickets (id),
     first_response_due_ms BIGINT,
     resolution_due_ms BIGINT,
+    next_due_ms BIGINT NOT NULL,
     first_responded_at_ms BIGINT,
     solved_at_ms BIGINT,
-    sla_breached BIGINT NOT NULL,
+    first_response_business_s BIGINT,
+    resolution_business_s BIGINT,
+    first_response_breached BIGINT NOT NULL,
+    resolution_breached BIGINT NOT NULL,
+    reopened_count BIGINT NOT NULL,
+    -- When the SLA watcher should look at this ticket next (its next near-breach or breach
+    -- while a clock runs); NULL when no clock runs towards a target.
+    sla_next_check_ms BIGINT,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL
 );
 CREATE INDEX tickets_requester ON tickets (requester_id, updated_at_ms);
-CREATE INDEX tickets_queue ON tickets (status, group_id, updated_at_ms);
-CREATE INDEX tickets_assignee ON tickets (assignee_id, status) WHERE assignee_id IS NOT NULL;
+CREATE INDEX tickets_queue ON tickets (status, group_id, next_due_ms);
+CREATE INDEX tickets_updated ON tickets (updated_at_ms);
+CREATE INDEX tickets_created ON tickets (created_at_ms);
+CREATE INDEX tickets_solved ON tickets (status, solved_at_ms);
+CREATE INDEX tickets_assignee ON tickets (assignee_id, status, next_due_ms) WHERE assignee_id IS NOT NULL;
+CREATE INDEX tickets_sla_check ON tickets (sla_next_check_ms) WHERE sla_next_check_ms IS NOT NULL;
+
+-- Each near-breach and breach of a ticket's clock, recorded once (the key makes a second
+-- node's attempt a no-op). clock: first_response, resolution; kind: near_breach, breached.
+CREATE TABLE sla_alerts (
+    ticket_id TEXT NOT NULL REFERENCES tickets (id),
+    clock TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    recorded_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (ticket_id, clock, kind)
+);
+CREATE INDEX sla_alerts_recent ON sla_alerts (recorded_at_ms);
 
 -- A public reply or an internal note (never shown to the requester, in any channel).
 CREATE TABLE ticket_messages (
@@ -145,10 +175,13 @@ CREATE TABLE ticket_ratings (
 CREATE TABLE suggestions (
     id TEXT PRIMARY KEY,
     user_id TEXT REFERENCES users (id),
+    topic TEXT NOT NULL,
+    language TEXT NOT NULL,
     body TEXT NOT NULL,
     status TEXT NOT NULL,
     created_at_ms BIGINT NOT NULL
 );
+CREATE INDEX suggestions_recent ON suggestions (created_at_ms);
 
 -- Canned replies with placeholders and actions (helpdesk::macros).
 CREATE TABLE macros (
@@ -169,3 +202,6 @@ CREATE TABLE ticket_viewers (
     seen_at_ms BIGINT NOT NULL,
     PRIMARY KEY (ticket_id, agent_id)
 );
+
+-- Supervisors read the audit trail newest first.
+CREATE INDEX audit_events_at ON audit_events (at_ms);

@@ -20,6 +20,17 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+fn audit_from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: r.try_get("id")?,
+        at_ms: r.try_get("at_ms")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
 impl Db {
     pub async fn audit(
         &self,
@@ -50,18 +61,34 @@ impl Db {
         .bind(subject)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEvent {
-                    id: r.try_get("id")?,
-                    at_ms: r.try_get("at_ms")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    subject: r.try_get("subject")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Audit events newest first, optionally only those by `actor` or about `subject`, before
+    /// the (at, id) position of the previous page's last event.
+    pub async fn audit_events(
+        &self,
+        actor: Option<&str>,
+        subject: Option<&str>,
+        before: Option<(i64, &str)>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let (before_ms, before_id) = before.unwrap_or((i64::MAX, ""));
+        let rows = sqlx::query(
+            "SELECT id, at_ms, actor, action, subject, detail FROM audit_events \
+             WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR subject = $2) \
+             AND (at_ms < $3 OR (at_ms = $3 AND ($4 = '' OR id < $4))) \
+             ORDER BY at_ms DESC, id DESC LIMIT $5",
+        )
+        .bind(actor.unwrap_or(""))
+        .bind(subject.unwrap_or(""))
+        .bind(before_ms)
+        .bind(before_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("while reading the audit trail")?;
+        rows.iter().map(audit_from_row).collect()
     }
 
     /// Records a manual adjustment before its transfer is submitted; its id is the transfer's.

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod email_tokens;
 pub mod factors;
 pub mod helpcenter;
+pub mod helpdesk;
 pub mod journal;
 pub mod movements;
 pub mod outbox;

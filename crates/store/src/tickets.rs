@@ -1,13 +1,23 @@
-//! Tickets (工单): the ticket rows, their messages (public replies and internal notes) and their
-//! event history. What a status change means and how SLA clocks run is decided in the
-//! `helpdesk` crate; this module stores and loads, and keeps a ticket's row, its message and its
-//! events in one transaction.
+//! Tickets (工单): the ticket rows, their messages (public replies and internal notes), their
+//! event history, attachments and who is looking at them. What a status change means, how SLA
+//! clocks run and who gets a ticket is decided in the `helpdesk` crate; this module stores and
+//! loads, and writes a ticket's row with the messages and events that explain the change in
+//! one transaction, refusing the write when someone else changed the ticket meanwhile.
 
 use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::Db;
+
+/// `next_due_ms` of a ticket with no deadline running: sorts after every real deadline.
+pub const NO_DUE_MS: i64 = i64::MAX;
+
+/// The statuses in which a ticket counts towards its agent's load.
+pub const LOAD_STATUSES: [&str; 3] = ["new", "open", "on_hold"];
+
+/// The statuses of a ticket that is not done.
+pub const ACTIVE_STATUSES: [&str; 4] = ["new", "open", "pending", "on_hold"];
 
 /// A ticket as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,17 +33,34 @@ pub struct Ticket {
     pub language: String,
     pub group_id: Option<String>,
     pub assignee_id: Option<String>,
-    /// Comma-separated.
+    /// Comma-separated, sorted.
     pub tags: String,
     pub reference: Option<String>,
     pub merged_into: Option<String>,
     pub first_response_due_ms: Option<i64>,
     pub resolution_due_ms: Option<i64>,
+    /// The deadline of the clock that runs next, or [`NO_DUE_MS`].
+    pub next_due_ms: i64,
     pub first_responded_at_ms: Option<i64>,
     pub solved_at_ms: Option<i64>,
-    pub sla_breached: bool,
+    pub first_response_business_s: Option<i64>,
+    pub resolution_business_s: Option<i64>,
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
+    pub reopened_count: i64,
+    pub sla_next_check_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+}
+
+impl Ticket {
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// A public reply or an internal note.
@@ -59,22 +86,59 @@ pub struct TicketEvent {
     pub detail: String,
 }
 
-/// Which tickets a list shows.
+/// A file on a ticket, without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: String,
+    pub ticket_id: String,
+    pub message_id: Option<String>,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// How a list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TicketOrder {
+    /// Most recently updated first (a customer's list, "all tickets").
+    #[default]
+    UpdatedDesc,
+    /// Most urgent first: the nearest deadline, tickets without one last (agents' queues).
+    DueAsc,
+}
+
+/// Which tickets a list shows; every field narrows it.
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter {
     pub requester_id: Option<String>,
     pub assignee_id: Option<String>,
+    /// Only tickets nobody holds.
+    pub unassigned: bool,
+    pub group_ids: Vec<String>,
     pub statuses: Vec<String>,
-    /// Newer than this (updated_at_ms, id) position, for paging newest first.
-    pub before: Option<(i64, String)>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub channel: Option<String>,
+    /// Only tickets with a breached clock.
+    pub breached: bool,
+    /// Only tickets whose next deadline is at or before this instant.
+    pub due_before_ms: Option<i64>,
+    pub order: TicketOrder,
+    /// The (sort key, id) of the last ticket of the previous page.
+    pub after: Option<(i64, String)>,
 }
 
-const TICKET_COLUMNS: &str = "id, number, requester_id, subject, category, priority, status, \
+pub(crate) const TICKET_COLUMNS: &str =
+    "id, number, requester_id, subject, category, priority, status, \
      channel, language, group_id, assignee_id, tags, reference, merged_into, \
-     first_response_due_ms, resolution_due_ms, first_responded_at_ms, solved_at_ms, \
-     sla_breached, created_at_ms, updated_at_ms";
+     first_response_due_ms, resolution_due_ms, next_due_ms, first_responded_at_ms, solved_at_ms, \
+     first_response_business_s, resolution_business_s, first_response_breached, \
+     resolution_breached, reopened_count, sla_next_check_ms, created_at_ms, updated_at_ms";
 
-fn ticket_from_row(r: &AnyRow) -> anyhow::Result<Ticket> {
+pub(crate) fn ticket_from_row(r: &AnyRow) -> anyhow::Result<Ticket> {
     Ok(Ticket {
         id: r.try_get("id")?,
         number: r.try_get("number")?,
@@ -92,9 +156,15 @@ fn ticket_from_row(r: &AnyRow) -> anyhow::Result<Ticket> {
         merged_into: r.try_get("merged_into")?,
         first_response_due_ms: r.try_get("first_response_due_ms")?,
         resolution_due_ms: r.try_get("resolution_due_ms")?,
+        next_due_ms: r.try_get("next_due_ms")?,
         first_responded_at_ms: r.try_get("first_responded_at_ms")?,
         solved_at_ms: r.try_get("solved_at_ms")?,
-        sla_breached: r.try_get::<i64, _>("sla_breached")? != 0,
+        first_response_business_s: r.try_get("first_response_business_s")?,
+        resolution_business_s: r.try_get("resolution_business_s")?,
+        first_response_breached: r.try_get::<i64, _>("first_response_breached")? != 0,
+        resolution_breached: r.try_get::<i64, _>("resolution_breached")? != 0,
+        reopened_count: r.try_get("reopened_count")?,
+        sla_next_check_ms: r.try_get("sla_next_check_ms")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
     })
@@ -112,28 +182,44 @@ fn message_from_row(r: &AnyRow) -> anyhow::Result<TicketMessage> {
     })
 }
 
-async fn insert_message(
+fn attachment_from_row(r: &AnyRow) -> anyhow::Result<Attachment> {
+    Ok(Attachment {
+        id: r.try_get("id")?,
+        ticket_id: r.try_get("ticket_id")?,
+        message_id: r.try_get("message_id")?,
+        filename: r.try_get("filename")?,
+        content_type: r.try_get("content_type")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+    })
+}
+
+pub(crate) async fn insert_messages(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    m: &TicketMessage,
+    messages: &[TicketMessage],
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO ticket_messages (id, ticket_id, author_id, internal, body, channel, \
-         created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&m.id)
-    .bind(&m.ticket_id)
-    .bind(&m.author_id)
-    .bind(i64::from(m.internal))
-    .bind(&m.body)
-    .bind(&m.channel)
-    .bind(m.created_at_ms)
-    .execute(&mut **tx)
-    .await
-    .context("while recording a ticket message")?;
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO ticket_messages (id, ticket_id, author_id, internal, body, channel, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&m.id)
+        .bind(&m.ticket_id)
+        .bind(&m.author_id)
+        .bind(i64::from(m.internal))
+        .bind(&m.body)
+        .bind(&m.channel)
+        .bind(m.created_at_ms)
+        .execute(&mut **tx)
+        .await
+        .context("while recording a ticket message")?;
+    }
     Ok(())
 }
 
-async fn insert_events(
+pub(crate) async fn insert_events(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     events: &[TicketEvent],
 ) -> anyhow::Result<()> {
@@ -155,6 +241,136 @@ async fn insert_events(
     Ok(())
 }
 
+/// One ticket's change: its new row (written only if the stored row still has
+/// `expected_updated_at_ms`), and the messages and events that explain it.
+#[derive(Clone, Debug)]
+pub struct TicketWrite {
+    pub ticket: Ticket,
+    pub expected_updated_at_ms: i64,
+    pub messages: Vec<TicketMessage>,
+    pub events: Vec<TicketEvent>,
+    /// Mail that reports the change, queued in its transaction.
+    pub mails: Vec<crate::outbox::NewMail>,
+}
+
+/// Writes a ticket's mutable columns if the row is unchanged since it was read; false when
+/// someone changed it meanwhile (nothing is written then).
+pub(crate) async fn write_ticket(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: &TicketWrite,
+) -> anyhow::Result<bool> {
+    let t = &w.ticket;
+    let done = sqlx::query(
+        "UPDATE tickets SET category = $2, priority = $3, status = $4, group_id = $5, \
+         assignee_id = $6, tags = $7, merged_into = $8, first_response_due_ms = $9, \
+         resolution_due_ms = $10, next_due_ms = $11, first_responded_at_ms = $12, \
+         solved_at_ms = $13, first_response_business_s = $14, resolution_business_s = $15, \
+         first_response_breached = $16, resolution_breached = $17, reopened_count = $18, \
+         sla_next_check_ms = $19, updated_at_ms = $20 \
+         WHERE id = $1 AND updated_at_ms = $21",
+    )
+    .bind(&t.id)
+    .bind(&t.category)
+    .bind(&t.priority)
+    .bind(&t.status)
+    .bind(&t.group_id)
+    .bind(&t.assignee_id)
+    .bind(&t.tags)
+    .bind(&t.merged_into)
+    .bind(t.first_response_due_ms)
+    .bind(t.resolution_due_ms)
+    .bind(t.next_due_ms)
+    .bind(t.first_responded_at_ms)
+    .bind(t.solved_at_ms)
+    .bind(t.first_response_business_s)
+    .bind(t.resolution_business_s)
+    .bind(i64::from(t.first_response_breached))
+    .bind(i64::from(t.resolution_breached))
+    .bind(t.reopened_count)
+    .bind(t.sla_next_check_ms)
+    .bind(t.updated_at_ms)
+    .bind(w.expected_updated_at_ms)
+    .execute(&mut **tx)
+    .await
+    .context("while updating a ticket")?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_messages(tx, &w.messages).await?;
+    insert_events(tx, &w.events).await?;
+    for mail in &w.mails {
+        crate::outbox::insert_mail(tx, mail, t.updated_at_ms).await?;
+    }
+    Ok(true)
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE clause and its arguments for a filter (without its paging position).
+fn filter_sql(f: &TicketFilter, args: &mut Vec<Arg>) -> Vec<String> {
+    let place = |args: &mut Vec<Arg>, a: Arg| {
+        args.push(a);
+        format!("${}", args.len())
+    };
+    let mut clauses: Vec<String> = Vec::new();
+    if let Some(r) = &f.requester_id {
+        clauses.push(format!(
+            "requester_id = {}",
+            place(args, Arg::Text(r.clone()))
+        ));
+    }
+    if let Some(a) = &f.assignee_id {
+        clauses.push(format!(
+            "assignee_id = {}",
+            place(args, Arg::Text(a.clone()))
+        ));
+    }
+    if f.unassigned {
+        clauses.push("assignee_id IS NULL".to_owned());
+    }
+    for (column, values) in [("group_id", &f.group_ids), ("status", &f.statuses)] {
+        if !values.is_empty() {
+            let ps: Vec<String> = values
+                .iter()
+                .map(|s| place(args, Arg::Text(s.clone())))
+                .collect();
+            clauses.push(format!("{column} IN ({})", ps.join(", ")));
+        }
+    }
+    for (column, value) in [
+        ("category", &f.category),
+        ("priority", &f.priority),
+        ("channel", &f.channel),
+    ] {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = {}", place(args, Arg::Text(v.clone()))));
+        }
+    }
+    if f.breached {
+        clauses.push("(first_response_breached = 1 OR resolution_breached = 1)".to_owned());
+    }
+    if let Some(ms) = f.due_before_ms {
+        clauses.push(format!("next_due_ms <= {}", place(args, Arg::Int(ms))));
+    }
+    clauses
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Int(i) => q.bind(i),
+        };
+    }
+    q
+}
+
 impl Db {
     /// Opens a ticket with its first message and events; the ticket's `number` is handed out
     /// here (whatever the caller put there) and answered.
@@ -163,8 +379,9 @@ impl Db {
         t: &Ticket,
         first: &TicketMessage,
         events: &[TicketEvent],
+        mails: &[crate::outbox::NewMail],
     ) -> anyhow::Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let number: i64 = sqlx::query(
             "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
         )
@@ -174,7 +391,8 @@ impl Db {
         .try_get("value")?;
         let sql = format!(
             "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+             $26, $27)"
         );
         sqlx::query(&sql)
             .bind(&t.id)
@@ -193,16 +411,25 @@ impl Db {
             .bind(&t.merged_into)
             .bind(t.first_response_due_ms)
             .bind(t.resolution_due_ms)
+            .bind(t.next_due_ms)
             .bind(t.first_responded_at_ms)
             .bind(t.solved_at_ms)
-            .bind(i64::from(t.sla_breached))
+            .bind(t.first_response_business_s)
+            .bind(t.resolution_business_s)
+            .bind(i64::from(t.first_response_breached))
+            .bind(i64::from(t.resolution_breached))
+            .bind(t.reopened_count)
+            .bind(t.sla_next_check_ms)
             .bind(t.created_at_ms)
             .bind(t.updated_at_ms)
             .execute(&mut *tx)
             .await
             .context("while recording a ticket")?;
-        insert_message(&mut tx, first).await?;
+        insert_messages(&mut tx, std::slice::from_ref(first)).await?;
         insert_events(&mut tx, events).await?;
+        for mail in mails {
+            crate::outbox::insert_mail(&mut tx, mail, t.created_at_ms).await?;
+        }
         tx.commit().await?;
         Ok(number)
     }
@@ -219,40 +446,37 @@ impl Db {
             .transpose()
     }
 
-    /// Tickets newest-updated first, filtered.
+    pub async fn ticket_by_number(&self, number: i64) -> anyhow::Result<Option<Ticket>> {
+        let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE number = $1");
+        sqlx::query(&sql)
+            .bind(number)
+            .fetch_optional(self.pool())
+            .await
+            .context("while reading a ticket by number")?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    /// Tickets in the filter's order, at most `limit`.
     pub async fn tickets(&self, f: &TicketFilter, limit: i64) -> anyhow::Result<Vec<Ticket>> {
-        enum Arg {
-            Text(String),
-            Int(i64),
-        }
         let mut args: Vec<Arg> = Vec::new();
-        let mut place = |a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
+        let mut clauses = filter_sql(f, &mut args);
+        let (key, dir, cmp) = match f.order {
+            TicketOrder::UpdatedDesc => ("updated_at_ms", "DESC", "<"),
+            TicketOrder::DueAsc => ("next_due_ms", "ASC", ">"),
         };
-        let mut clauses: Vec<String> = Vec::new();
-        if let Some(r) = &f.requester_id {
-            clauses.push(format!("requester_id = {}", place(Arg::Text(r.clone()))));
-        }
-        if let Some(a) = &f.assignee_id {
-            clauses.push(format!("assignee_id = {}", place(Arg::Text(a.clone()))));
-        }
-        if !f.statuses.is_empty() {
-            let ps: Vec<String> = f
-                .statuses
-                .iter()
-                .map(|s| place(Arg::Text(s.clone())))
-                .collect();
-            clauses.push(format!("status IN ({})", ps.join(", ")));
-        }
-        if let Some((ms, id)) = &f.before {
-            let ms = place(Arg::Int(*ms));
-            let id = place(Arg::Text(id.clone()));
+        if let Some((at, id)) = &f.after {
+            args.push(Arg::Int(*at));
+            let at = format!("${}", args.len());
+            args.push(Arg::Text(id.clone()));
+            let id = format!("${}", args.len());
             clauses.push(format!(
-                "(updated_at_ms < {ms} OR (updated_at_ms = {ms} AND id < {id}))"
+                "({key} {cmp} {at} OR ({key} = {at} AND id {cmp} {id}))"
             ));
         }
-        let limit_at = place(Arg::Int(limit));
+        args.push(Arg::Int(limit));
+        let limit_at = format!("${}", args.len());
         let filter = if clauses.is_empty() {
             String::new()
         } else {
@@ -260,20 +484,30 @@ impl Db {
         };
         let sql = format!(
             "SELECT {TICKET_COLUMNS} FROM tickets {filter} \
-             ORDER BY updated_at_ms DESC, id DESC LIMIT {limit_at}"
+             ORDER BY {key} {dir}, id {dir} LIMIT {limit_at}"
         );
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Text(t) => q.bind(t),
-                Arg::Int(i) => q.bind(i),
-            };
-        }
-        let rows = q
+        let rows = bind_all(sqlx::query(&sql), args)
             .fetch_all(self.pool())
             .await
             .context("while listing tickets")?;
         rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// How many tickets the filter matches (its order and position ignored).
+    pub async fn count_tickets(&self, f: &TicketFilter) -> anyhow::Result<i64> {
+        let mut args: Vec<Arg> = Vec::new();
+        let clauses = filter_sql(f, &mut args);
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM tickets {filter}");
+        let row = bind_all(sqlx::query(&sql), args)
+            .fetch_one(self.pool())
+            .await
+            .context("while counting tickets")?;
+        Ok(row.try_get("n")?)
     }
 
     /// A ticket's messages, oldest first; internal notes only when asked for.
@@ -322,39 +556,255 @@ impl Db {
             .collect()
     }
 
-    /// Adds a message with its events and writes the ticket's new state, in one transaction.
-    /// The ticket row is replaced only if it still has `expected_updated_at_ms` (false
-    /// otherwise: someone changed it meanwhile, and nothing was written).
-    pub async fn add_ticket_message(
+    /// Writes one ticket's change in one transaction; false when the ticket changed meanwhile
+    /// (nothing written).
+    pub async fn update_ticket(&self, w: &TicketWrite) -> anyhow::Result<bool> {
+        self.update_tickets(std::slice::from_ref(w), None).await
+    }
+
+    /// Writes several tickets' changes all or nothing — a merge changes two — and optionally
+    /// moves every attachment of one ticket to another, in one transaction; false when any
+    /// ticket changed meanwhile (nothing written).
+    pub async fn update_tickets(
         &self,
-        t: &Ticket,
-        expected_updated_at_ms: i64,
-        m: &TicketMessage,
-        events: &[TicketEvent],
+        writes: &[TicketWrite],
+        move_attachments: Option<(&str, &str)>,
     ) -> anyhow::Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE tickets SET status = $2, priority = $3, assignee_id = $4, \
-             first_responded_at_ms = $5, solved_at_ms = $6, updated_at_ms = $7 \
-             WHERE id = $1 AND updated_at_ms = $8",
-        )
-        .bind(&t.id)
-        .bind(&t.status)
-        .bind(&t.priority)
-        .bind(&t.assignee_id)
-        .bind(t.first_responded_at_ms)
-        .bind(t.solved_at_ms)
-        .bind(t.updated_at_ms)
-        .bind(expected_updated_at_ms)
-        .execute(&mut *tx)
-        .await
-        .context("while updating a ticket")?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+        let mut tx = self.begin_write().await?;
+        for w in writes {
+            if !write_ticket(&mut tx, w).await? {
+                return Ok(false);
+            }
         }
-        insert_message(&mut tx, m).await?;
-        insert_events(&mut tx, events).await?;
+        if let Some((from, to)) = move_attachments {
+            sqlx::query("UPDATE ticket_attachments SET ticket_id = $2 WHERE ticket_id = $1")
+                .bind(from)
+                .bind(to)
+                .execute(&mut *tx)
+                .await
+                .context("while moving attachments")?;
+        }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Stores a file on a ticket.
+    pub async fn insert_attachment(&self, a: &Attachment, data: &[u8]) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO ticket_attachments (id, ticket_id, message_id, filename, content_type, \
+             size, sha256, data, uploaded_by, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&a.id)
+        .bind(&a.ticket_id)
+        .bind(&a.message_id)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(&a.sha256)
+        .bind(data.to_vec())
+        .bind(&a.uploaded_by)
+        .bind(a.created_at_ms)
+        .execute(self.pool())
+        .await
+        .context("while storing an attachment")?;
+        Ok(())
+    }
+
+    /// A ticket's files, oldest first (no bytes).
+    pub async fn attachments(&self, ticket_id: &str) -> anyhow::Result<Vec<Attachment>> {
+        let rows = sqlx::query(
+            "SELECT id, ticket_id, message_id, filename, content_type, size, sha256, \
+             uploaded_by, created_at_ms FROM ticket_attachments WHERE ticket_id = $1 \
+             ORDER BY created_at_ms, id",
+        )
+        .bind(ticket_id)
+        .fetch_all(self.pool())
+        .await
+        .context("while listing attachments")?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    /// One file of a ticket with its bytes.
+    pub async fn attachment(
+        &self,
+        ticket_id: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<(Attachment, Vec<u8>)>> {
+        let row = sqlx::query(
+            "SELECT id, ticket_id, message_id, filename, content_type, size, sha256, \
+             uploaded_by, created_at_ms, data FROM ticket_attachments \
+             WHERE ticket_id = $1 AND id = $2",
+        )
+        .bind(ticket_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .context("while reading an attachment")?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((attachment_from_row(&r)?, r.try_get("data")?))),
+        }
+    }
+
+    /// Notes that `agent_id` has the ticket open (and whether they are writing a reply).
+    pub async fn touch_ticket_viewer(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        composing: bool,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO ticket_viewers (ticket_id, agent_id, composing, seen_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, agent_id) \
+             DO UPDATE SET composing = excluded.composing, seen_at_ms = excluded.seen_at_ms",
+        )
+        .bind(ticket_id)
+        .bind(agent_id)
+        .bind(i64::from(composing))
+        .bind(now_ms)
+        .execute(self.pool())
+        .await
+        .context("while noting a ticket viewer")?;
+        Ok(())
+    }
+
+    /// Who had the ticket open since `since_ms`: (agent id, composing, last seen), latest first.
+    pub async fn ticket_viewers(
+        &self,
+        ticket_id: &str,
+        since_ms: i64,
+    ) -> anyhow::Result<Vec<(String, bool, i64)>> {
+        let rows = sqlx::query(
+            "SELECT agent_id, composing, seen_at_ms FROM ticket_viewers \
+             WHERE ticket_id = $1 AND seen_at_ms >= $2 ORDER BY seen_at_ms DESC, agent_id",
+        )
+        .bind(ticket_id)
+        .bind(since_ms)
+        .fetch_all(self.pool())
+        .await
+        .context("while reading ticket viewers")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("agent_id")?,
+                    r.try_get::<i64, _>("composing")? != 0,
+                    r.try_get("seen_at_ms")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Tickets solved before `cutoff_ms` and not closed yet, oldest solve first.
+    pub async fn tickets_solved_before(
+        &self,
+        cutoff_ms: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'solved' \
+             AND solved_at_ms < $1 ORDER BY solved_at_ms, id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(cutoff_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("while finding solved tickets to close")?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Tickets whose SLA watcher check is due by `now_ms`, earliest first.
+    pub async fn tickets_due_for_sla_check(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE sla_next_check_ms IS NOT NULL \
+             AND sla_next_check_ms <= $1 ORDER BY sla_next_check_ms, id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .context("while finding tickets for the SLA watcher")?;
+        rows.iter().map(ticket_from_row).collect()
+    }
+
+    /// Writes what the SLA watcher computed (breaches, deadlines, next check) without counting
+    /// as a change of the ticket; false when the ticket changed since it was read.
+    pub async fn set_ticket_sla(&self, t: &Ticket) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tickets SET first_response_due_ms = $2, resolution_due_ms = $3, \
+             next_due_ms = $4, first_response_breached = $5, resolution_breached = $6, \
+             sla_next_check_ms = $7 WHERE id = $1 AND updated_at_ms = $8",
+        )
+        .bind(&t.id)
+        .bind(t.first_response_due_ms)
+        .bind(t.resolution_due_ms)
+        .bind(t.next_due_ms)
+        .bind(i64::from(t.first_response_breached))
+        .bind(i64::from(t.resolution_breached))
+        .bind(t.sla_next_check_ms)
+        .bind(t.updated_at_ms)
+        .execute(self.pool())
+        .await
+        .context("while writing a ticket's SLA state")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a near-breach or breach once; true when this call recorded it (so the caller,
+    /// on whichever node, is the one to notify).
+    pub async fn record_sla_alert(
+        &self,
+        ticket_id: &str,
+        clock: &str,
+        kind: &str,
+        at_ms: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO sla_alerts (ticket_id, clock, kind, at_ms, recorded_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, clock, kind) DO NOTHING",
+        )
+        .bind(ticket_id)
+        .bind(clock)
+        .bind(kind)
+        .bind(at_ms)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await
+        .context("while recording an SLA alert")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// SLA alerts recorded since `since_ms`, newest first: (ticket id, clock, kind, at).
+    pub async fn recent_sla_alerts(
+        &self,
+        since_ms: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT ticket_id, clock, kind, at_ms FROM sla_alerts WHERE recorded_at_ms >= $1 \
+             ORDER BY recorded_at_ms DESC, ticket_id LIMIT $2",
+        )
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .context("while reading SLA alerts")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("ticket_id")?,
+                    r.try_get("clock")?,
+                    r.try_get("kind")?,
+                    r.try_get("at_ms")?,
+                ))
+            })
+            .collect()
     }
 }

@@ -160,6 +160,24 @@ impl Db {
         rows.iter().map(user_from_row).collect()
     }
 
+    /// Everyone holding one of `roles`, oldest account first.
+    pub async fn users_with_roles(&self, roles: &[Role]) -> anyhow::Result<Vec<User>> {
+        let mut users = Vec::new();
+        for role in roles {
+            let rows = sqlx::query(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE role = $1 ORDER BY created_at_ms, id"
+            ))
+            .bind(role.as_str())
+            .fetch_all(self.pool())
+            .await
+            .context("while listing users by role")?;
+            for row in &rows {
+                users.push(user_from_row(row)?);
+            }
+        }
+        Ok(users)
+    }
+
     pub async fn user_by_id(&self, id: &str) -> anyhow::Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql)

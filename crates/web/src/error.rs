@@ -128,8 +128,95 @@ pub enum Reason {
     },
     /// No okwallet account uses the recipient's email address.
     RecipientNotFound,
+    /// The help desk refused a change to a ticket.
+    TicketRefused(TicketRefusal),
+    /// Staff tools show other people's data: they need a confirmed second factor.
+    SecondFactorRequired,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
+}
+
+/// Why the help desk refused something asked of a ticket, one variant per code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketRefusal {
+    /// A closed ticket changes no more; a new message starts a follow-up ticket.
+    Closed,
+    /// `new` and `closed` are not set by hand.
+    StatusNotSettable,
+    InvalidTag,
+    /// The request would change nothing.
+    NothingToChange,
+    /// Ratings are for solved (or closed) tickets.
+    NotSolved,
+    /// The ticket already has an open complaint.
+    ComplaintOpen,
+    ComplaintAlreadyResolved,
+    MergeIntoItself,
+    /// Merging would show one customer's messages to another.
+    MergeDifferentRequesters,
+    /// Neither ticket of a merge may be closed.
+    MergeClosed,
+    /// The assignee is not an agent of the help desk.
+    AssigneeNotAgent,
+    /// An offline agent would never see the ticket.
+    AssigneeOffline,
+    /// Presence and queues are for agents of the help desk.
+    NotAnAgent,
+}
+
+impl TicketRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            TicketRefusal::Closed => "ticket_closed",
+            TicketRefusal::StatusNotSettable => "status_not_settable",
+            TicketRefusal::InvalidTag => "invalid_tag",
+            TicketRefusal::NothingToChange => "nothing_to_change",
+            TicketRefusal::NotSolved => "ticket_not_solved",
+            TicketRefusal::ComplaintOpen => "complaint_open",
+            TicketRefusal::ComplaintAlreadyResolved => "complaint_already_resolved",
+            TicketRefusal::MergeIntoItself => "merge_into_itself",
+            TicketRefusal::MergeDifferentRequesters => "merge_different_requesters",
+            TicketRefusal::MergeClosed => "merge_closed",
+            TicketRefusal::AssigneeNotAgent => "assignee_not_agent",
+            TicketRefusal::AssigneeOffline => "assignee_offline",
+            TicketRefusal::NotAnAgent => "not_an_agent",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            TicketRefusal::Closed
+            | TicketRefusal::NotSolved
+            | TicketRefusal::ComplaintOpen
+            | TicketRefusal::ComplaintAlreadyResolved
+            | TicketRefusal::MergeClosed
+            | TicketRefusal::AssigneeOffline
+            | TicketRefusal::NotAnAgent => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn texts(self) -> Texts {
+        let (en_t, en_d, zh_t, zh_d) = match self {
+            TicketRefusal::Closed => ("Ticket closed", "This ticket is closed and changes no more. Open a new ticket; you can mention this one's number.", "工单已关闭", "该工单已关闭，无法再修改。请提交新工单，可注明本工单编号。"),
+            TicketRefusal::StatusNotSettable => ("Status not settable", "A ticket is new only until someone touches it, and only the system closes solved tickets. Use open, pending, on_hold or solved.", "无法设置该状态", "工单只有在无人处理时才是“新建”，已解决的工单由系统自动关闭。请使用 open、pending、on_hold 或 solved。"),
+            TicketRefusal::InvalidTag => ("Invalid tag", "A tag is 1 to 30 lowercase letters, digits, _ or -.", "标签无效", "标签须为 1 至 30 个小写字母、数字、_ 或 -。"),
+            TicketRefusal::NothingToChange => ("Nothing to change", "The request would leave the ticket exactly as it is.", "没有需要修改的内容", "该请求不会对工单做任何改变。"),
+            TicketRefusal::NotSolved => ("Not solved yet", "You can rate a ticket once it is solved.", "工单尚未解决", "工单解决后才能评价。"),
+            TicketRefusal::ComplaintOpen => ("Complaint already open", "A supervisor is already looking into a complaint about this ticket; you will hear from them.", "投诉处理中", "主管已在处理该工单的投诉，请等待答复。"),
+            TicketRefusal::ComplaintAlreadyResolved => ("Complaint already answered", "This complaint was answered already.", "投诉已答复", "该投诉已经答复。"),
+            TicketRefusal::MergeIntoItself => ("Cannot merge into itself", "Choose another ticket to merge into.", "不能合并到自身", "请选择另一个工单进行合并。"),
+            TicketRefusal::MergeDifferentRequesters => ("Different customers", "Only tickets of the same customer can be merged: merging would show one customer's messages to another.", "客户不同", "只能合并同一客户的工单，否则会把一位客户的消息展示给另一位客户。"),
+            TicketRefusal::MergeClosed => ("Ticket closed", "A closed ticket cannot be merged, nor merged into.", "工单已关闭", "已关闭的工单不能合并，也不能作为合并目标。"),
+            TicketRefusal::AssigneeNotAgent => ("Not an agent", "Tickets can only be assigned to agents of the help desk.", "不是客服人员", "工单只能分配给客服人员。"),
+            TicketRefusal::AssigneeOffline => ("Agent offline", "This agent is offline and would not see the ticket. Choose someone online or away.", "客服不在线", "该客服当前离线，看不到该工单。请选择在线或暂离的客服。"),
+            TicketRefusal::NotAnAgent => ("Not an agent", "Your account is not set up as an agent of the help desk; ask an administrator.", "不是客服人员", "您的账户尚未设置为客服人员，请联系管理员。"),
+        };
+        Texts {
+            en: text(en_t, en_d),
+            zh_cn: text(zh_t, zh_d),
+        }
+    }
 }
 
 /// What is wrong with a field of a JSON body.
@@ -209,6 +296,8 @@ impl Reason {
             Reason::NotUnderReview => "not_under_review",
             Reason::MovementRefused { code, .. } => movement_code(code),
             Reason::RecipientNotFound => "recipient_not_found",
+            Reason::TicketRefused(r) => r.code(),
+            Reason::SecondFactorRequired => "second_factor_required",
             Reason::Internal => "internal_error",
         }
     }
@@ -265,6 +354,8 @@ impl Reason {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             Reason::RecipientNotFound => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::TicketRefused(r) => r.status(),
+            Reason::SecondFactorRequired => StatusCode::FORBIDDEN,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
             Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
@@ -513,6 +604,17 @@ impl Reason {
                     zh_cn: text(zh.label, format!("{}{}", zh.meaning, zh.next_step)),
                 }
             }
+            Reason::TicketRefused(r) => r.texts(),
+            Reason::SecondFactorRequired => Texts {
+                en: text(
+                    "Two-step verification required",
+                    "Staff tools show other people's data, so they need two-step verification on your account. Turn it on in the security centre, then sign in again with your code.",
+                ),
+                zh_cn: text(
+                    "需要开启两步验证",
+                    "客服工具会显示其他用户的数据，因此您的账户必须开启两步验证。请在安全中心开启，然后使用验证码重新登录。",
+                ),
+            },
             Reason::Internal => Texts {
                 en: text(
                     "Internal error",

@@ -70,6 +70,35 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// A raw request body of at most `LIMIT` bytes (a file upload); a bigger one is refused with
+/// `body_too_large` naming this limit, whatever the router's default.
+pub struct LimitedBody<const LIMIT: usize>(pub axum::body::Bytes);
+
+impl<S, const LIMIT: usize> FromRequest<S> for LimitedBody<LIMIT>
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        match axum::body::to_bytes(request.into_body(), LIMIT).await {
+            Ok(bytes) => Ok(LimitedBody(bytes)),
+            Err(e) => {
+                let too_large =
+                    std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                        e.source()
+                    })
+                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+                Err(ApiError::new(if too_large {
+                    Reason::BodyTooLarge { limit_bytes: LIMIT }
+                } else {
+                    Reason::UnreadableBody
+                }))
+            }
+        }
+    }
+}
+
 type PathError = serde_path_to_error::Error<serde_json::Error>;
 
 /// The deserializer's error with its path, which axum keeps a few sources down.

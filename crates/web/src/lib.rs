@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod desk;
 pub mod error;
 pub mod help;
 pub mod idempotency;
@@ -78,6 +79,8 @@ pub struct Settings {
     pub secret_key: identity::sealed::SecretKey,
     /// Merchants may point webhooks at loopback and private addresses (tests, closed networks).
     pub allow_private_webhooks: bool,
+    /// The help desk's settings.
+    pub desk: desk::DeskSettings,
 }
 
 impl Settings {
@@ -105,6 +108,7 @@ impl Default for Settings {
             // Tests and tools get a key of their own; `serve` always sets the operator's.
             secret_key: identity::sealed::SecretKey::generate(),
             allow_private_webhooks: false,
+            desk: desk::DeskSettings::default(),
         }
     }
 }

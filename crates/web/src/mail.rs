@@ -79,6 +79,11 @@ fn compose(user: &User, notice: &Notice<'_>, link_token: Option<LinkToken>) -> N
     }
 }
 
+/// `notice` for `user`, with no link token of its own (its links are pages, or signed).
+pub fn for_user(user: &User, notice: &Notice<'_>) -> NewMail {
+    compose(user, notice, None)
+}
+
 /// Whole hours, rounded up, for texts that say how long something lasts.
 fn hours(ms: i64) -> u64 {
     u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(3_600_000)

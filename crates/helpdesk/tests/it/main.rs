@@ -3,6 +3,7 @@
 
 mod attachments;
 mod business;
+mod change;
 mod macros;
 mod masking;
 mod routing;

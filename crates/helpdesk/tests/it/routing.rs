@@ -237,3 +237,46 @@ proptest! {
         prop_assert!(max - min <= 1, "{given:?}");
     }
 }
+
+#[test]
+fn tickets_find_the_group_with_the_skill_and_the_language() {
+    use helpdesk::routing::{choose_group, GroupSkills};
+    let group = |id: &str, languages: &[&str], categories: &[Category]| GroupSkills {
+        id: id.into(),
+        languages: languages.iter().map(|l| Language::new(l)).collect(),
+        categories: categories.to_vec(),
+    };
+    let groups = [
+        group("security-zh", &["zh-CN"], &[Category::AccountSecurity]),
+        group(
+            "security-en",
+            &["en"],
+            &[Category::AccountSecurity, Category::LoginFailed],
+        ),
+        group("general", &["zh-CN", "en"], &[]),
+    ];
+    let pick = |language: &str, category| choose_group(&groups, &need(language, category));
+    assert_eq!(
+        pick("zh-CN", Category::AccountSecurity),
+        Some("security-zh")
+    );
+    assert_eq!(pick("EN", Category::AccountSecurity), Some("security-en"));
+    assert_eq!(
+        pick("zh-CN", Category::LoginFailed),
+        Some("general"),
+        "language before order"
+    );
+    assert_eq!(pick("en", Category::Other), Some("general"));
+    // Nobody speaks French: the category still decides, then the first group.
+    assert_eq!(pick("fr", Category::AccountSecurity), Some("security-zh"));
+    let only = [group(
+        "security-zh",
+        &["zh-CN"],
+        &[Category::AccountSecurity],
+    )];
+    assert_eq!(
+        choose_group(&only, &need("en", Category::Other)),
+        Some("security-zh")
+    );
+    assert_eq!(choose_group(&[], &need("en", Category::Other)), None);
+}

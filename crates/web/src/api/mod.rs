@@ -13,6 +13,7 @@ pub mod freeze_links;
 pub mod health;
 pub mod help;
 pub mod help_admin;
+pub mod helpdesk;
 pub mod me;
 pub mod merchant;
 pub mod moves;
@@ -50,4 +51,5 @@ pub fn router() -> Router<AppState> {
         .merge(help::router())
         .merge(help_admin::router())
         .merge(tickets::router())
+        .merge(helpdesk::router())
 }

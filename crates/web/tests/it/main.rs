@@ -4,11 +4,12 @@
 mod accounts;
 mod help;
 mod help_pages;
+mod helpdesk;
 pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
 mod passkeys;
-mod tickets;
+pub(crate) mod tickets;
 mod wallet;
 
 use std::sync::{Arc, Mutex, OnceLock};

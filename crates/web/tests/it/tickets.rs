@@ -9,23 +9,46 @@ use testkit::both_backends;
 use crate::accounts::{code, STRONG};
 use crate::App;
 
-async fn agent(app: &App, email: &str) -> (String, String) {
+/// A staff member of `role` with two-step verification on, as staff routes need: (id, token).
+pub(crate) async fn staff(app: &App, email: &str, role: identity::Role) -> (String, String) {
+    use identity::totp::TotpSecret;
     let hash = identity::hash_password(STRONG).unwrap();
     let user = app
         .state
         .db
-        .create_user(
-            &identity::Email::parse(email).unwrap(),
-            &hash,
-            identity::Role::Agent,
-            "en",
-        )
+        .create_user(&identity::Email::parse(email).unwrap(), &hash, role, "en")
         .await
         .unwrap();
-    (user.id, app.token(email).await)
+    let token = app.token(email).await;
+    let enrolment = json_of(
+        app.post_json("/api/v1/me/totp", json!({}), Some(&token))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    json_of(
+        app.post_json(
+            "/api/v1/me/totp/confirm",
+            json!({"otp": secret.code_at(now)}),
+            Some(&token),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    (user.id, token)
 }
 
-async fn json_of(r: reqwest::Response, expected: StatusCode) -> Value {
+async fn agent(app: &App, email: &str) -> (String, String) {
+    staff(app, email, identity::Role::Agent).await
+}
+
+pub(crate) async fn json_of(r: reqwest::Response, expected: StatusCode) -> Value {
     let status = r.status();
     let body: Value = r.json().await.unwrap();
     assert_eq!(status, expected, "{body}");
@@ -70,7 +93,7 @@ both_backends!(
         let (status, _, _) = code(
             app.post_json(
                 "/api/v1/tickets",
-                json!({"subject": "a", "body": "b", "category": "other", "priority": "urgent"}),
+                json!({"subject": "a", "body": "b", "category": "other", "mood": "urgent"}),
                 Some(&amy),
             )
             .await,
@@ -143,11 +166,16 @@ both_backends!(
             StatusCode::OK,
         )
         .await;
-        let audit = app.state.db.audit_events_for(&amy_id).await.unwrap();
+        let audit = app
+            .state
+            .db
+            .audit_events_for(&format!("user:{amy_id}"))
+            .await
+            .unwrap();
         assert!(
             audit
                 .iter()
-                .any(|e| e.actor == agent_id && e.action == "ticket.viewed"),
+                .any(|e| e.actor == format!("user:{agent_id}") && e.action == "ticket.viewed"),
             "{audit:?}"
         );
 
@@ -236,9 +264,29 @@ both_backends!(
         let t = app.state.db.ticket(&id).await.unwrap().unwrap();
         assert!(t.first_responded_at_ms.is_some());
 
-        // Closed is final.
-        step("agent", json!({"body": "Closing.", "status": "closed"})).await;
-        let (status, _, _) = code(
+        // Nobody closes by hand: new and closed are the system's.
+        for status in ["closed", "new"] {
+            let (code_status, c, _) = code(
+                app.post_json(
+                    &format!("/api/v1/tickets/{id}/messages"),
+                    json!({"body": "x", "status": status}),
+                    Some(&staff),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(
+                (code_status, c.as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "status_not_settable")
+            );
+        }
+        // Solved and left alone for longer than the reopen window, the watcher closes it;
+        // closed is final.
+        step("agent", json!({"body": "Sent again.", "status": "solved"})).await;
+        let later = store::now_ms() + 5 * 86_400_000;
+        let round = web::desk::watch_round(&app.state, later).await.unwrap();
+        assert_eq!(round.closed, 1, "{round:?}");
+        let (status, c, _) = code(
             app.post_json(
                 &format!("/api/v1/tickets/{id}/messages"),
                 json!({"body": "?"}),
@@ -247,7 +295,10 @@ both_backends!(
             .await,
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::CONFLICT, "ticket_closed")
+        );
     }
 );
 
@@ -293,9 +344,21 @@ both_backends!(ticket_lists_page_newest_first, |backend| async move {
     seen.sort();
     ids.sort();
     assert_eq!(seen, ids, "every ticket once");
-    for bad in ["limit=0", "cursor=nonsense", "status=lost", "assignee=me"] {
+    for bad in ["limit=0", "cursor=nonsense", "status=lost", "order=random"] {
         let (status, _, _) =
             code(app.get_auth(&format!("/api/v1/tickets?{bad}"), &amy).await).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    for staff_only in ["assignee=me", "group=general", "sla=breached"] {
+        let (status, c, _) = code(
+            app.get_auth(&format!("/api/v1/tickets?{staff_only}"), &amy)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (status, c.as_str()),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{staff_only}"
+        );
     }
 });
