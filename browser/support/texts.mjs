@@ -1,16 +1,19 @@
-// The pages' texts, read from the one table the server uses (crates/web/src/pages/texts.rs), so
+// The pages' texts, read from the tables the server uses (crates/web/src/pages/texts*.rs), so
 // a test asserts "the page shows the Chinese text for `security.title`" and survives rewording.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
-const SOURCE = new URL('../../crates/web/src/pages/texts.rs', import.meta.url);
+const FOLDER = new URL('../../crates/web/src/pages/', import.meta.url);
 const ENTRY = /\(\s*"([a-z0-9_.]+)",\s*"((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"\s*\)/g;
 
 const table = new Map();
-for (const [, key, en, zh] of readFileSync(SOURCE, 'utf8').matchAll(ENTRY)) {
-  table.set(key, { en, 'zh-CN': zh });
+for (const name of readdirSync(FOLDER).filter((n) => /^texts.*\.rs$/.test(n))) {
+  for (const [, key, en, zh] of readFileSync(new URL(name, FOLDER), 'utf8').matchAll(ENTRY)) {
+    // The Rust source escapes quotes and backslashes; the page shows them plain.
+    table.set(key, { en: en.replace(/\\(.)/g, '$1'), 'zh-CN': zh.replace(/\\(.)/g, '$1') });
+  }
 }
-if (table.size < 100) throw new Error(`only ${table.size} texts read from ${SOURCE}; did the table's shape change?`);
+if (table.size < 100) throw new Error(`only ${table.size} texts read from ${FOLDER}; did the table's shape change?`);
 
 /** The text under `key` in `lang` ('en' or 'zh-CN'). */
 export function text(lang, key) {

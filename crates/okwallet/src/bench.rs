@@ -423,6 +423,7 @@ pub(crate) async fn app_state(
             payment_settings,
         )),
         help: Arc::new(web::help::HelpCenter::start(db, Default::default()).await?),
+        desk: Arc::new(web::desk::Desk::new()),
     })
 }
 

@@ -4,10 +4,12 @@
 //! settles the configuration, and calls them.
 
 mod bench;
+mod bench_desk;
 mod bench_help;
 mod bench_transfers;
 mod chains;
 mod config;
+mod demo_desk;
 mod demo_help;
 mod load;
 mod mailer;
@@ -187,6 +189,10 @@ enum BenchCommand {
     /// queries), then the contact directory and the official check through the real HTTP
     /// server.
     HelpCenter(bench_help::HelpBenchArgs),
+    /// The help desk through the real HTTP server: ticket creates and agent replies per second
+    /// with p50/p99, then the agents' queue pages over a database of `--queue-tickets`
+    /// tickets, against a fresh database.
+    Helpdesk(bench_desk::DeskBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -266,6 +272,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             bench_transfers::transfers(&config, args).await
         }
         Command::Bench(BenchCommand::HelpCenter(args)) => bench_help::help(&config, args).await,
+        Command::Bench(BenchCommand::Helpdesk(args)) => bench_desk::helpdesk(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }

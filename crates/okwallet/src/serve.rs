@@ -70,7 +70,17 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         wallet,
         payments,
         help,
+        desk: Arc::new(web::desk::Desk::new()),
     };
+    if demo {
+        crate::demo_desk::seed(
+            &state,
+            DEMO_LOGINS[2].email,
+            DEMO_LOGINS[3].email,
+            DEMO_LOGINS[0].email,
+        )
+        .await?;
+    }
     tokio::spawn(watch_desk_forever(
         state.clone(),
         Duration::from_secs(config.helpdesk.watch_interval_s.unwrap_or(15)),
@@ -396,6 +406,12 @@ fn print_demo_banner(public_url: &str, logins: &[DemoLogin]) {
         "  Send · 转账 {public_url}/send   Convert · 闪兑 {public_url}/convert (SIMULATED prices · 模拟行情)   Merchant · 商户 {public_url}/merchant"
     );
     println!("  Mail · 邮件: {public_url}/dev/mailbox  (API: /api/v1/dev/mailbox)");
+    println!(
+        "  Support · 工单 {public_url}/support   Agent console · 客服工作台 {public_url}/agent   Supervisor · 主管后台 {public_url}/supervisor"
+    );
+    println!(
+        "  Staff consoles open after two-step verification is turned on at {public_url}/security · 客服与主管后台需先在安全中心开启两步验证"
+    );
     println!(
         "  Deposits run on a SIMULATED chain · 充值使用模拟链: {public_url}/deposit  \
          (API: POST /api/v1/sim/deposits)"

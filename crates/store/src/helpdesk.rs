@@ -407,87 +407,51 @@ impl Db {
         F: FnOnce(&RoutingSnapshot) -> Vec<(String, String)>,
     {
         let mut tx = self.begin_write().await?;
-        if self.backend == Backend::Postgres {
-            // One assigner per group at a time, on every node; SQLite's BEGIN IMMEDIATE
-            // already serialises writers.
-            sqlx::query("SELECT id FROM support_groups WHERE id = $1 FOR UPDATE")
-                .bind(group_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .context("while locking a support group")?;
-        }
-        let waiting_sql = format!(
-            "SELECT {} FROM tickets WHERE group_id = $1 AND assignee_id IS NULL \
-             AND status IN ('new', 'open') ORDER BY created_at_ms, id LIMIT $2",
-            crate::tickets::TICKET_COLUMNS
-        );
-        let waiting_rows = sqlx::query(&waiting_sql)
-            .bind(group_id)
-            .bind(waiting_max)
-            .fetch_all(&mut *tx)
-            .await
-            .context("while reading a group's waiting tickets")?;
-        if waiting_rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let waiting = waiting_rows
-            .iter()
-            .map(crate::tickets::ticket_from_row)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let agents = sqlx::query(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY user_id"
-        ))
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await
-        .context("while reading a group's agents")?
-        .iter()
-        .map(agent_from_row)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-        let loads = load_counts(&mut *tx).await?;
-        let snapshot = RoutingSnapshot {
-            agents,
-            loads,
-            waiting,
-        };
-        let decisions = decide(&snapshot);
-        let mut written = Vec::new();
-        for (ticket_id, agent_id) in decisions {
-            let done = sqlx::query(
-                "UPDATE tickets SET assignee_id = $2, updated_at_ms = $3 \
-                 WHERE id = $1 AND assignee_id IS NULL AND updated_at_ms < $3",
-            )
-            .bind(&ticket_id)
-            .bind(&agent_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await
-            .context("while assigning a ticket")?;
-            if done.rows_affected() == 0 {
-                continue;
-            }
-            sqlx::query("UPDATE agents SET last_assigned_at_ms = $2 WHERE user_id = $1")
-                .bind(&agent_id)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await
-                .context("while noting an assignment")?;
-            insert_events(
-                &mut tx,
-                &[TicketEvent {
-                    id: crate::new_id(),
-                    ticket_id: ticket_id.clone(),
-                    at_ms: now_ms,
-                    actor_id: None,
-                    kind: "assigned".to_owned(),
-                    detail: serde_json::json!({"to": agent_id, "by": "routing"}).to_string(),
-                }],
-            )
-            .await?;
-            written.push((ticket_id, agent_id));
-        }
+        let written =
+            route_group_in(&mut tx, self.backend, group_id, now_ms, waiting_max, decide).await?;
         tx.commit().await?;
         Ok(written)
+    }
+
+    /// Opens new tickets together (group commit: one transaction, numbered in order), each
+    /// with its first message and events, then routes each group they went to while it is
+    /// locked, as [`Db::route_waiting`] does. Answers each ticket's number and assignee.
+    pub async fn insert_tickets_routed<F>(
+        &self,
+        jobs: &[(
+            crate::tickets::Ticket,
+            Vec<crate::tickets::TicketMessage>,
+            Vec<TicketEvent>,
+        )],
+        now_ms: i64,
+        mut decide: F,
+    ) -> anyhow::Result<Vec<(i64, Option<String>)>>
+    where
+        F: FnMut(&RoutingSnapshot) -> Vec<(String, String)>,
+    {
+        let mut tx = self.begin_write().await?;
+        let numbers = crate::tickets::insert_all(&mut tx, jobs).await?;
+        let groups: std::collections::BTreeSet<&str> = jobs
+            .iter()
+            .filter_map(|(t, _, _)| t.group_id.as_deref())
+            .collect();
+        let mut assigned: HashMap<String, String> = HashMap::new();
+        for group in groups {
+            let waiting = i64::try_from(jobs.len())
+                .unwrap_or(i64::MAX)
+                .saturating_add(100);
+            for (ticket, agent) in
+                route_group_in(&mut tx, self.backend, group, now_ms, waiting, &mut decide).await?
+            {
+                assigned.insert(ticket, agent);
+            }
+        }
+        tx.commit().await?;
+        Ok(jobs
+            .iter()
+            .zip(numbers)
+            .map(|((t, _, _), n)| (n, assigned.get(&t.id).cloned()))
+            .collect())
     }
 
     // --- SLA targets ------------------------------------------------------------------------
@@ -839,4 +803,101 @@ where
     rows.iter()
         .map(|r| Ok((r.try_get("assignee_id")?, r.try_get("n")?)))
         .collect()
+}
+
+/// Assigns `group_id`'s waiting tickets inside the caller's transaction, with the group locked
+/// (see [`Db::route_waiting`]).
+async fn route_group_in<F>(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    group_id: &str,
+    now_ms: i64,
+    waiting_max: i64,
+    decide: F,
+) -> anyhow::Result<Vec<(String, String)>>
+where
+    F: FnOnce(&RoutingSnapshot) -> Vec<(String, String)>,
+{
+    if backend == Backend::Postgres {
+        // One assigner per group at a time, on every node; SQLite's BEGIN IMMEDIATE already
+        // serialises writers.
+        sqlx::query("SELECT id FROM support_groups WHERE id = $1 FOR UPDATE")
+            .bind(group_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .context("while locking a support group")?;
+    }
+    let waiting_sql = format!(
+        "SELECT {} FROM tickets WHERE group_id = $1 AND assignee_id IS NULL \
+         AND status IN ('new', 'open') ORDER BY created_at_ms, id LIMIT $2",
+        crate::tickets::TICKET_COLUMNS
+    );
+    let waiting = sqlx::query(&waiting_sql)
+        .bind(group_id)
+        .bind(waiting_max)
+        .fetch_all(&mut **tx)
+        .await
+        .context("while reading a group's waiting tickets")?
+        .iter()
+        .map(crate::tickets::ticket_from_row)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let agents = sqlx::query(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY user_id"
+    ))
+    .bind(group_id)
+    .fetch_all(&mut **tx)
+    .await
+    .context("while reading a group's agents")?
+    .iter()
+    .map(agent_from_row)
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    if !agents.iter().any(|a| a.presence == "online") {
+        return Ok(Vec::new());
+    }
+    let loads = load_counts(&mut **tx).await?;
+    let snapshot = RoutingSnapshot {
+        agents,
+        loads,
+        waiting,
+    };
+    let mut written = Vec::new();
+    for (ticket_id, agent_id) in decide(&snapshot) {
+        // The change is the ticket's latest: never dated before an earlier one.
+        let done = sqlx::query(
+            "UPDATE tickets SET assignee_id = $2, updated_at_ms = CASE WHEN updated_at_ms >= $3 \
+             THEN updated_at_ms + 1 ELSE $3 END WHERE id = $1 AND assignee_id IS NULL",
+        )
+        .bind(&ticket_id)
+        .bind(&agent_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await
+        .context("while assigning a ticket")?;
+        if done.rows_affected() == 0 {
+            continue;
+        }
+        sqlx::query("UPDATE agents SET last_assigned_at_ms = $2 WHERE user_id = $1")
+            .bind(&agent_id)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await
+            .context("while noting an assignment")?;
+        insert_events(
+            tx,
+            &[TicketEvent {
+                id: crate::new_id(),
+                ticket_id: ticket_id.clone(),
+                at_ms: now_ms,
+                actor_id: None,
+                kind: "assigned".to_owned(),
+                detail: serde_json::json!({"to": agent_id, "by": "routing"}).to_string(),
+            }],
+        )
+        .await?;
+        written.push((ticket_id, agent_id));
+    }
+    Ok(written)
 }

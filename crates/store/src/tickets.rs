@@ -304,6 +304,76 @@ pub(crate) async fn write_ticket(
     Ok(true)
 }
 
+async fn insert_ticket_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &Ticket,
+    number: i64,
+) -> anyhow::Result<()> {
+    let sql = format!(
+        "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+         $26, $27)"
+    );
+    sqlx::query(&sql)
+        .bind(&t.id)
+        .bind(number)
+        .bind(&t.requester_id)
+        .bind(&t.subject)
+        .bind(&t.category)
+        .bind(&t.priority)
+        .bind(&t.status)
+        .bind(&t.channel)
+        .bind(&t.language)
+        .bind(&t.group_id)
+        .bind(&t.assignee_id)
+        .bind(&t.tags)
+        .bind(&t.reference)
+        .bind(&t.merged_into)
+        .bind(t.first_response_due_ms)
+        .bind(t.resolution_due_ms)
+        .bind(t.next_due_ms)
+        .bind(t.first_responded_at_ms)
+        .bind(t.solved_at_ms)
+        .bind(t.first_response_business_s)
+        .bind(t.resolution_business_s)
+        .bind(i64::from(t.first_response_breached))
+        .bind(i64::from(t.resolution_breached))
+        .bind(t.reopened_count)
+        .bind(t.sla_next_check_ms)
+        .bind(t.created_at_ms)
+        .bind(t.updated_at_ms)
+        .execute(&mut **tx)
+        .await
+        .context("while recording a ticket")?;
+    Ok(())
+}
+
+/// Inserts tickets numbered in order with their messages and events, in the caller's
+/// transaction; answers the numbers.
+pub(crate) async fn insert_all(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tickets: &[(Ticket, Vec<TicketMessage>, Vec<TicketEvent>)],
+) -> anyhow::Result<Vec<i64>> {
+    let last: i64 = sqlx::query(
+        "UPDATE counters SET value = value + $1 WHERE name = 'ticket_number' RETURNING value",
+    )
+    .bind(tickets.len() as i64)
+    .fetch_one(&mut **tx)
+    .await
+    .context("while numbering tickets")?
+    .try_get("value")?;
+    let first = last - tickets.len() as i64 + 1;
+    let mut numbers = Vec::with_capacity(tickets.len());
+    for (i, (t, messages, events)) in tickets.iter().enumerate() {
+        let number = first + i as i64;
+        insert_ticket_row(tx, t, number).await?;
+        insert_messages(tx, messages).await?;
+        insert_events(tx, events).await?;
+        numbers.push(number);
+    }
+    Ok(numbers)
+}
+
 enum Arg {
     Text(String),
     Int(i64),
@@ -389,42 +459,7 @@ impl Db {
         .await
         .context("while numbering a ticket")?
         .try_get("value")?;
-        let sql = format!(
-            "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
-             $26, $27)"
-        );
-        sqlx::query(&sql)
-            .bind(&t.id)
-            .bind(number)
-            .bind(&t.requester_id)
-            .bind(&t.subject)
-            .bind(&t.category)
-            .bind(&t.priority)
-            .bind(&t.status)
-            .bind(&t.channel)
-            .bind(&t.language)
-            .bind(&t.group_id)
-            .bind(&t.assignee_id)
-            .bind(&t.tags)
-            .bind(&t.reference)
-            .bind(&t.merged_into)
-            .bind(t.first_response_due_ms)
-            .bind(t.resolution_due_ms)
-            .bind(t.next_due_ms)
-            .bind(t.first_responded_at_ms)
-            .bind(t.solved_at_ms)
-            .bind(t.first_response_business_s)
-            .bind(t.resolution_business_s)
-            .bind(i64::from(t.first_response_breached))
-            .bind(i64::from(t.resolution_breached))
-            .bind(t.reopened_count)
-            .bind(t.sla_next_check_ms)
-            .bind(t.created_at_ms)
-            .bind(t.updated_at_ms)
-            .execute(&mut *tx)
-            .await
-            .context("while recording a ticket")?;
+        insert_ticket_row(&mut tx, t, number).await?;
         insert_messages(&mut tx, std::slice::from_ref(first)).await?;
         insert_events(&mut tx, events).await?;
         for mail in mails {
@@ -432,6 +467,18 @@ impl Db {
         }
         tx.commit().await?;
         Ok(number)
+    }
+
+    /// Imports many tickets at once (a move from another help desk, a load test): each with
+    /// its messages and events, numbered in order, all in one transaction. Answers the numbers.
+    pub async fn import_tickets(
+        &self,
+        tickets: &[(Ticket, Vec<TicketMessage>, Vec<TicketEvent>)],
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut tx = self.begin_write().await?;
+        let numbers = insert_all(&mut tx, tickets).await?;
+        tx.commit().await?;
+        Ok(numbers)
     }
 
     pub async fn ticket(&self, id: &str) -> anyhow::Result<Option<Ticket>> {

@@ -54,6 +54,173 @@ impl Default for DeskSettings {
 /// How many times a change is retried when someone else changed the ticket meanwhile.
 const RETRIES_MAX: usize = 8;
 
+/// How long this node trusts what it read of the desk's set-up (groups, SLA targets) before
+/// reading again: edits on this node are seen at once, edits on another within this.
+const SETUP_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Tickets opened together in one transaction at most.
+const CREATE_BATCH_MAX: usize = 256;
+
+/// The desk's set-up as this node last read it.
+#[derive(Debug)]
+pub struct Setup {
+    pub groups: Vec<SupportGroup>,
+    pub sla_targets: Vec<SlaTargetRow>,
+}
+
+struct CreateJob {
+    ticket: Ticket,
+    first: TicketMessage,
+    events: Vec<TicketEvent>,
+    answer: tokio::sync::oneshot::Sender<Result<(i64, Option<String>), String>>,
+}
+
+/// The help desk's state on this node: the set-up it read (kept for [`SETUP_TTL`], dropped by
+/// this node's own edits), and the ticket writer that opens tickets arriving together in one
+/// transaction and routes them in it (group commit, as the ledger does for transfers), so a
+/// burst of new tickets costs one durable commit instead of two each.
+#[derive(Default)]
+pub struct Desk {
+    setup: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Setup>)>>,
+    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<CreateJob>>,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk").finish_non_exhaustive()
+    }
+}
+
+impl Desk {
+    pub fn new() -> Desk {
+        Desk::default()
+    }
+
+    /// Groups and SLA targets, read at most every [`SETUP_TTL`].
+    pub async fn setup(&self, db: &store::Db) -> anyhow::Result<std::sync::Arc<Setup>> {
+        if let Some((at, setup)) = &*self.setup.lock().unwrap_or_else(|e| e.into_inner()) {
+            if at.elapsed() < SETUP_TTL {
+                return Ok(setup.clone());
+            }
+        }
+        let setup = std::sync::Arc::new(Setup {
+            groups: db.support_groups().await?,
+            sla_targets: db.sla_targets().await?,
+        });
+        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), setup.clone()));
+        Ok(setup)
+    }
+
+    /// Forgets the set-up after an edit on this node.
+    pub fn forget_setup(&self) {
+        *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Opens a ticket through the writer; answers its number and assignee.
+    async fn create(
+        &self,
+        db: &store::Db,
+        ticket: Ticket,
+        first: TicketMessage,
+        events: Vec<TicketEvent>,
+    ) -> Result<(i64, Option<String>), ApiError> {
+        let sender = self.writer.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * CREATE_BATCH_MAX);
+            tokio::spawn(write_tickets(db.clone(), rx));
+            tx
+        });
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        sender
+            .send(CreateJob {
+                ticket,
+                first,
+                events,
+                answer,
+            })
+            .await
+            .map_err(|_| ApiError::service_unavailable(1))?;
+        match answered.await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(e)) => Err(ApiError::internal(anyhow::anyhow!(e))),
+            Err(_) => Err(ApiError::service_unavailable(1)),
+        }
+    }
+}
+
+/// The ticket writer: takes what has queued up (up to [`CREATE_BATCH_MAX`]), opens it in one
+/// transaction, and answers each. A batch that fails is retried ticket by ticket, so one bad
+/// ticket cannot fail the others.
+async fn write_tickets(db: store::Db, mut jobs: tokio::sync::mpsc::Receiver<CreateJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < CREATE_BATCH_MAX {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<_> = batch
+            .iter()
+            .map(|j| (j.ticket.clone(), vec![j.first.clone()], j.events.clone()))
+            .collect();
+        match insert_routed(&db, &rows).await {
+            Ok(answers) => {
+                for (job, answer) in batch.into_iter().zip(answers) {
+                    let _ = job.answer.send(Ok(answer));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                let job = batch.pop().expect("one job");
+                let _ = job.answer.send(Err(format!("{e:#}")));
+            }
+            Err(_) => {
+                for (job, row) in batch.into_iter().zip(rows) {
+                    let answer = insert_routed(&db, std::slice::from_ref(&row))
+                        .await
+                        .map(|mut a| a.remove(0))
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = job.answer.send(answer);
+                }
+            }
+        }
+    }
+}
+
+async fn insert_routed(
+    db: &store::Db,
+    rows: &[(Ticket, Vec<TicketMessage>, Vec<TicketEvent>)],
+) -> anyhow::Result<Vec<(i64, Option<String>)>> {
+    let now_ms = store::now_ms();
+    let now = Timestamp::from_millisecond(now_ms)?;
+    db.insert_tickets_routed(rows, now_ms, |snapshot| decide_routing(snapshot, now))
+        .await
+}
+
+/// Who gets which waiting ticket of a locked group (`helpdesk::routing`, ticket by ticket,
+/// oldest first, each assignment counting towards the next).
+fn decide_routing(
+    snapshot: &store::helpdesk::RoutingSnapshot,
+    now: Timestamp,
+) -> Vec<(String, String)> {
+    let mut agents: Vec<routing::Agent> = snapshot
+        .agents
+        .iter()
+        .map(|a| routing_agent(a, snapshot.loads.get(&a.user_id).copied().unwrap_or(0)))
+        .collect();
+    let mut out = Vec::new();
+    for t in &snapshot.waiting {
+        let need = Need {
+            language: Language::new(&t.language),
+            category: Category::parse(&t.category).unwrap_or(Category::Other),
+        };
+        if let Some(agent) = routing::assign(&mut agents, &need, now) {
+            out.push((t.id.clone(), agent.0));
+        }
+    }
+    out
+}
+
 /// Where a customer follows a ticket.
 pub fn ticket_page(settings: &crate::Settings, ticket_id: &str) -> String {
     format!("{}/support/tickets/{ticket_id}", settings.public_url)
@@ -233,14 +400,11 @@ pub async fn sla_context(
     state: &AppState,
     group_id: Option<&str>,
 ) -> anyhow::Result<(Policy, hours::Schedule)> {
-    let rows = state.db.sla_targets().await?;
+    let setup = state.desk.setup(&state.db).await?;
     let desk = &state.settings.desk;
-    let policy = policy_of(&rows, desk.near_breach_permille);
-    let group = match group_id {
-        Some(id) => state.db.support_group(id).await?,
-        None => None,
-    };
-    Ok((policy, schedule_of(group.as_ref(), &desk.time_zone)))
+    let policy = policy_of(&setup.sla_targets, desk.near_breach_permille);
+    let group = group_id.and_then(|id| setup.groups.iter().find(|g| g.id == id));
+    Ok((policy, schedule_of(group, &desk.time_zone)))
 }
 
 fn ms(t: Option<Timestamp>) -> Option<i64> {
@@ -553,8 +717,9 @@ pub fn one_line(text: &str) -> String {
 
 /// Opens a ticket: into the group its category and language call for, with its clocks
 /// started, then routed.
-pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Ticket, ApiError> {
-    let groups = state.db.support_groups().await?;
+pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Opened, ApiError> {
+    let setup = state.desk.setup(&state.db).await?;
+    let groups = &setup.groups;
     let need = Need {
         language: Language::new(&n.language),
         category: n.category,
@@ -620,11 +785,22 @@ pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Ticket, ApiEr
         ));
     }
     recompute_sla(state, &mut t, &events, now).await?;
-    t.number = state.db.insert_ticket(&t, &first, &events, &[]).await?;
-    if let Some(group) = group_id.as_deref() {
-        route(state, group).await?;
+    let (number, assignee) = state
+        .desk
+        .create(&state.db, t.clone(), first.clone(), events)
+        .await?;
+    t.number = number;
+    if let Some(agent) = assignee {
+        t.assignee_id = Some(agent);
     }
-    Ok(state.db.ticket(&id).await?.unwrap_or(t))
+    Ok(Opened { ticket: t, first })
+}
+
+/// A ticket just opened, as written (its number and assignee filled in).
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub ticket: Ticket,
+    pub first: TicketMessage,
 }
 
 /// A support group's skills as routing reads them.
@@ -684,22 +860,7 @@ pub async fn route(state: &AppState, group_id: &str) -> Result<usize, ApiError> 
     let assigned = state
         .db
         .route_waiting(group_id, now_ms, 100, |snapshot| {
-            let mut agents: Vec<routing::Agent> = snapshot
-                .agents
-                .iter()
-                .map(|a| routing_agent(a, snapshot.loads.get(&a.user_id).copied().unwrap_or(0)))
-                .collect();
-            let mut out = Vec::new();
-            for t in &snapshot.waiting {
-                let need = Need {
-                    language: Language::new(&t.language),
-                    category: Category::parse(&t.category).unwrap_or(Category::Other),
-                };
-                if let Some(agent) = routing::assign(&mut agents, &need, now) {
-                    out.push((t.id.clone(), agent.0));
-                }
-            }
-            out
+            decide_routing(snapshot, now)
         })
         .await?;
     Ok(assigned.len())

@@ -61,6 +61,8 @@ pub struct AppState {
     pub payments: Arc<payments::Payments>,
     /// The help center: its settings, search index and official list.
     pub help: Arc<help::HelpCenter>,
+    /// The help desk on this node: its set-up cache and ticket writer.
+    pub desk: Arc<desk::Desk>,
 }
 
 /// Operator settings the handlers read.

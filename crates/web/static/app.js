@@ -263,3 +263,37 @@ if (zoned) {
     if (zoned.dataset.tzSource === "operator" && zone !== shown && !reloaded) window.location.reload();
   }
 }
+
+// --- two agents on one ticket -------------------------------------------------------------------
+// The agent console says "I have this ticket open (and am writing)" every few seconds and shows
+// who else has it open, and when the ticket changed since the page was loaded. Without this
+// script the page shows who was there when it loaded, and the server still refuses a reply to a
+// ticket that changed meanwhile until the agent has looked again.
+
+const collision = document.querySelector("[data-viewing]");
+if (collision) {
+  const draft = document.querySelector("[data-composing]");
+  const seen = Number(collision.dataset.seen);
+  const ping = async () => {
+    if (document.visibilityState !== "visible") return;
+    const body = new URLSearchParams({
+      csrf: collision.dataset.csrf,
+      composing: draft && draft.value.trim() !== "" ? "1" : "0",
+    });
+    try {
+      const answer = await fetch(collision.dataset.viewing, { method: "POST", body, credentials: "same-origin" });
+      if (!answer.ok) return;
+      const { others, updated_ms: updated } = await answer.json();
+      const lines = others.map((o) => `${o.name} ${o.composing ? collision.dataset.writingLabel : collision.dataset.viewingLabel}`);
+      if (updated !== seen) lines.push(collision.dataset.changedLabel);
+      const p = document.createElement("p");
+      p.textContent = lines.join(" · ");
+      collision.replaceChildren(p);
+      collision.hidden = lines.length === 0;
+    } catch {
+      // Offline for a moment: the next round tries again.
+    }
+  };
+  window.setInterval(ping, 8000);
+  if (draft) draft.addEventListener("input", () => { if (draft.value.length === 1) ping(); });
+}

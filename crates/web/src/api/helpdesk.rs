@@ -530,8 +530,18 @@ pub async fn delete_macro(
     current: CurrentSession,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require_supervisor(&state, &current).await?;
-    if !state.db.delete_macro(&id).await? {
+    remove_macro(&state, &current, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// [`delete_macro`] for the pages too.
+pub async fn remove_macro(
+    state: &AppState,
+    current: &CurrentSession,
+    id: &str,
+) -> Result<(), ApiError> {
+    require_supervisor(state, current).await?;
+    if !state.db.delete_macro(id).await? {
         return Err(ApiError::not_found());
     }
     state
@@ -543,7 +553,7 @@ pub async fn delete_macro(
             "{}",
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // --- complaints --------------------------------------------------------------------------------
@@ -1428,6 +1438,7 @@ pub async fn save_group(
         created_at_ms,
     };
     state.db.put_support_group(&row).await?;
+    state.desk.forget_setup();
     state
         .db
         .audit(
@@ -1644,7 +1655,16 @@ pub async fn put_sla_targets(
     current: CurrentSession,
     ApiJson(body): ApiJson<SlaTargetList>,
 ) -> Result<ApiJson<SlaTargetList>, ApiError> {
-    require_desk_admin(&state, &current).await?;
+    Ok(ApiJson(save_sla_targets(&state, &current, &body).await?))
+}
+
+/// [`put_sla_targets`] for the pages too: answers the targets as stored.
+pub async fn save_sla_targets(
+    state: &AppState,
+    current: &CurrentSession,
+    body: &SlaTargetList,
+) -> Result<SlaTargetList, ApiError> {
+    require_desk_admin(state, current).await?;
     let mut seen = std::collections::BTreeSet::new();
     let mut rows = Vec::with_capacity(body.items.len());
     for t in &body.items {
@@ -1672,6 +1692,7 @@ pub async fn put_sla_targets(
         });
     }
     state.db.replace_sla_targets(&rows).await?;
+    state.desk.forget_setup();
     state
         .db
         .audit(
@@ -1681,5 +1702,6 @@ pub async fn put_sla_targets(
             &serde_json::json!({"rows": rows.len()}).to_string(),
         )
         .await?;
-    list_sla_targets(State(state), current).await
+    let ApiJson(stored) = list_sla_targets(State(state.clone()), current.clone()).await?;
+    Ok(stored)
 }

@@ -503,11 +503,52 @@ pub async fn create(
     current: CurrentSession,
     ApiJson(body): ApiJson<CreateTicket>,
 ) -> Result<(StatusCode, ApiJson<TicketView>), ApiError> {
-    let t = open(&state, &current, lang, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(view(&state, &t, false, Detail::Full, lang).await?),
-    ))
+    let opened = open(&state, &current, lang, body).await?;
+    Ok((StatusCode::CREATED, ApiJson(view_of_opened(&opened))))
+}
+
+/// A ticket just opened as its requester sees it, from what was written (nothing to read
+/// back: it has one message, no files, no rating and no complaint yet).
+pub fn view_of_opened(o: &desk::Opened) -> TicketView {
+    let t = &o.ticket;
+    TicketView {
+        id: t.id.clone(),
+        number: t.number,
+        subject: t.subject.clone(),
+        category: t.category.clone(),
+        priority: t.priority.clone(),
+        status: t.status.clone(),
+        channel: t.channel.clone(),
+        reference: t.reference.clone(),
+        created_at: rfc3339(t.created_at_ms),
+        updated_at: rfc3339(t.updated_at_ms),
+        merged_into: None,
+        next_due_at: (t.next_due_ms != store::tickets::NO_DUE_MS).then(|| rfc3339(t.next_due_ms)),
+        sla_breached: false,
+        rating: None,
+        complaint: None,
+        requester_id: None,
+        requester: None,
+        assignee_id: None,
+        group_id: None,
+        tags: None,
+        messages: Some(vec![MessageView {
+            id: o.first.id.clone(),
+            from: if o.first.author_id.as_deref() == Some(t.requester_id.as_str()) {
+                "requester".into()
+            } else {
+                "agent".into()
+            },
+            author_name: String::new(),
+            internal: false,
+            body: o.first.body.clone(),
+            channel: o.first.channel.clone(),
+            created_at: rfc3339(o.first.created_at_ms),
+        }]),
+        attachments: Some(Vec::new()),
+        sla: None,
+        events: None,
+    }
 }
 
 /// [`create`] for the pages too.
@@ -516,7 +557,7 @@ pub async fn open(
     current: &CurrentSession,
     lang: Lang,
     body: CreateTicket,
-) -> Result<Ticket, ApiError> {
+) -> Result<desk::Opened, ApiError> {
     let staff_fields =
         body.requester_email.is_some() || body.priority.is_some() || body.channel.is_some();
     let staff = staff_fields && acts_as_staff(state, current).await?;
@@ -574,7 +615,7 @@ pub async fn open(
             .tag()
             .to_owned()
     };
-    let t = desk::open_ticket(
+    let opened = desk::open_ticket(
         state,
         desk::NewTicket {
             requester_id: requester.id.clone(),
@@ -596,11 +637,11 @@ pub async fn open(
             current,
             "ticket.opened_for_customer",
             &requester.id,
-            serde_json::json!({"ticket": t.number}),
+            serde_json::json!({"ticket": opened.ticket.number}),
         )
         .await?;
     }
-    Ok(t)
+    Ok(opened)
 }
 
 // --- list --------------------------------------------------------------------------------------
@@ -1196,11 +1237,13 @@ pub async fn bulk_change(
 
 // --- complaints --------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
-    /// What went wrong, in the customer's (or agent's) words.
-    pub reason: String,
+    /// What went wrong, in the customer's (or agent's) words; optional (`{}` is a complaint
+    /// too: the supervisor reads the ticket), but it helps.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A complaint (投诉) to a supervisor: the requester's about how their ticket is handled, or
@@ -1220,7 +1263,7 @@ pub async fn escalate(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Escalation>,
 ) -> Result<(StatusCode, ApiJson<TicketView>), ApiError> {
-    let (t, staff) = raise_complaint(&state, &current, &id, &body.reason).await?;
+    let (t, staff) = raise_complaint(&state, &current, &id, body.reason.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(view(&state, &t, staff, Detail::Full, lang).await?),
@@ -1232,10 +1275,13 @@ pub async fn raise_complaint(
     state: &AppState,
     current: &CurrentSession,
     id: &str,
-    reason: &str,
+    reason: Option<&str>,
 ) -> Result<(Ticket, bool), ApiError> {
     let (t, staff) = visible(state, current, id).await?;
-    let reason = check_text("reason", reason, REASON_CHARS_MAX)?;
+    let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        None => String::new(),
+        Some(r) => check_text("reason", r, REASON_CHARS_MAX)?,
+    };
     if state
         .db
         .complaints_of(&t.id)

@@ -10,7 +10,9 @@
 pub mod account;
 pub mod activity;
 pub mod admin;
+pub mod agent;
 mod assets;
+pub mod desk_admin;
 pub mod help;
 pub mod help_admin;
 pub mod home;
@@ -18,7 +20,11 @@ pub mod links;
 pub mod merchant;
 pub mod moves;
 pub mod security;
+pub mod supervisor;
+pub mod support;
 mod texts;
+mod texts_desk;
+mod texts_supervisor;
 pub mod wallet;
 
 use std::fmt::Write as _;
@@ -72,6 +78,10 @@ pub fn router() -> Router<AppState> {
         .merge(links::router())
         .merge(help::router())
         .merge(help_admin::router())
+        .merge(support::router())
+        .merge(supervisor::router())
+        .merge(desk_admin::router())
+        .merge(agent::router())
         .merge(lang_router())
 }
 
@@ -439,14 +449,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         let ctx = PageCtx::from_request_parts(&mut parts, state)
             .await
             .unwrap_or_else(|never| match never {});
-        let refuse = |ctx: &PageCtx| {
-            ctx.message(
-                StatusCode::FORBIDDEN,
-                ctx.t("csrf.title"),
-                ctx.t("csrf.body"),
-                ("/", ctx.t("nav.home")),
-            )
-        };
+        let refuse = csrf_refusal;
         if !same_site(&parts.headers, &state.settings.public_url) {
             return Err(refuse(&ctx));
         }
@@ -483,6 +486,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             )),
         }
     }
+}
+
+/// What a form without its CSRF token, or from another site, gets.
+fn csrf_refusal(ctx: &PageCtx) -> Response {
+    ctx.message(
+        StatusCode::FORBIDDEN,
+        ctx.t("csrf.title"),
+        ctx.t("csrf.body"),
+        ("/", ctx.t("nav.home")),
+    )
 }
 
 /// Refuses posts that a browser says come from another site (`Sec-Fetch-Site`) or whose

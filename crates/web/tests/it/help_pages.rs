@@ -551,7 +551,7 @@ fn now_s() -> u64 {
 }
 
 /// A signed-in staff member of `role` with two-step verification on, as the consoles need.
-async fn staff(app: &App, email: &str, role: identity::Role) -> Browser {
+pub(crate) async fn staff(app: &App, email: &str, role: identity::Role) -> Browser {
     let user = app
         .state
         .db

@@ -926,7 +926,7 @@ both_backends!(
         let (status, _, problem) = code(
             app.post_json(
                 &format!("/api/v1/tickets/{id}/escalations"),
-                json!({"reason": " "}),
+                json!({"reason": "x".repeat(2001)}),
                 Some(&amy),
             )
             .await,
@@ -1058,11 +1058,26 @@ both_backends!(
         )
         .await;
         assert_eq!(esc["complaint"]["by_customer"], false);
+
+        // API.md's bare form: a complaint with no reason is still a complaint.
+        let other = app.open_ticket(&amy, "Another one").await;
+        let bare = json_of(
+            app.post_json(
+                &format!("/api/v1/tickets/{other}/escalations"),
+                json!({}),
+                Some(&amy),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(bare["complaint"]["status"], "open");
+        assert_eq!(bare["complaint"]["reason"], "");
     }
 );
 
 /// The smallest PNG: a 1×1 transparent pixel.
-const PNG: &[u8] = &[
+pub(crate) const PNG: &[u8] = &[
     0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
     0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,

@@ -2,13 +2,15 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod desk_pages;
 mod help;
-mod help_pages;
-mod helpdesk;
+pub(crate) mod help_pages;
+pub(crate) mod helpdesk;
 pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
 mod passkeys;
+mod supervisor_pages;
 pub(crate) mod tickets;
 mod wallet;
 
@@ -115,6 +117,7 @@ impl App {
                     .await
                     .expect("the help center starts"),
             ),
+            desk: Arc::new(web::desk::Desk::new()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
