@@ -455,3 +455,50 @@ both_backends!(
         assert!(verify.status.success(), "{}", text(&verify.stdout));
     }
 );
+
+both_backends!(
+    the_helpdesk_benchmark_opens_answers_and_lists_tickets_and_prints_numbers,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "helpdesk",
+            "--clients",
+            "4",
+            "--agents",
+            "2",
+            "--seconds",
+            "1",
+            "--warmup-s",
+            "0",
+            "--queue-tickets",
+            "500",
+            "--queue-requests",
+            "5",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON lines"))
+            .collect();
+        let modes: Vec<&str> = lines.iter().map(|l| l["mode"].as_str().unwrap()).collect();
+        assert_eq!(
+            modes,
+            [
+                "ticket_creates_http",
+                "ticket_replies_http",
+                "queue_pages_http"
+            ]
+        );
+        assert!(lines[0]["creates"].as_u64().unwrap() > 0, "{}", lines[0]);
+        assert_eq!(lines[0]["failed"], 0);
+        assert!(lines[1]["replies"].as_u64().unwrap() > 0, "{}", lines[1]);
+        assert_eq!(lines[1]["failed"], 0);
+        assert!(lines[2]["tickets"].as_i64().unwrap() >= 500, "{}", lines[2]);
+        for (page, figures) in lines[2]["pages"].as_object().unwrap() {
+            assert_eq!(figures["failed"], 0, "{page}");
+            assert!(figures["p99_ms"].as_f64().unwrap() > 0.0, "{page}");
+        }
+    }
+);

@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod desk_matrix;
 mod desk_pages;
 mod help;
 pub(crate) mod help_pages;
