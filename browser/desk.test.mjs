@@ -108,7 +108,8 @@ describe('the help desk', { concurrency: VARIANTS.length }, () => {
         await agent.expectPath(`/agent/tickets/${ticketId}`);
         const email = await agent.page.locator('[data-customer-email]').innerText();
         assert.ok(email.includes('***') && !email.includes(customerEmail), email);
-        // The entry the ticket is about is marked in the customer's recent activity.
+        // The entry the ticket is about is shown beside it, and marked in the recent activity.
+        assert.equal(await agent.page.locator('.console-side [data-linked]').count(), 1);
         assert.equal(await agent.page.locator('.console-side li.linked').count(), 1);
         await agent.check('ticket');
       });

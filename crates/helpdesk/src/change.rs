@@ -13,8 +13,8 @@
 //!   - An agent may set `open`, `pending`, `on_hold` and `solved`. Never `new` (a ticket is
 //!     new only until someone touches it) and never `closed`: closing is the system's, some
 //!     days after a solve, so that the customer can still reopen by replying meanwhile.
-//!   - Solving a ticket nobody holds gives it to the agent who solves it, so every solve has
-//!     an owner in the figures.
+//!   - Answering (publicly) or solving a ticket nobody holds gives it to that agent: the
+//!     customer now talks to them, and every solve has an owner in the figures.
 //!   - Reopening a solved ticket by status (`open`, `pending`, `on_hold`) is a reopening too.
 //! - The **system** may close a solved ticket, and do what an agent may.
 //! - A `closed` ticket refuses every change: a later message starts a follow-up ticket.
@@ -235,7 +235,11 @@ pub fn plan(
         Some(a) => a.clone(),
         None => state.assignee.clone(),
     };
-    if next.status == TicketStatus::Solved && assignee.is_none() {
+    let answers = request.message == Some(Message::Public);
+    if (next.status == TicketStatus::Solved || answers)
+        && assignee.is_none()
+        && request.assignee.is_none()
+    {
         if let Actor::Agent(id) = actor {
             assignee = Some(id.clone());
         }

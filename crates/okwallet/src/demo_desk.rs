@@ -8,6 +8,7 @@
 //! Added only to a database that has no support groups (or no tickets) yet. The history is
 //! made by a seeded generator, so every fresh demo looks the same.
 
+use store::desk::{DeskOutcome, DeskWrite};
 use store::helpdesk::{AgentRow, MacroRow, Rating, SlaTargetRow, SupportGroup};
 use store::tickets::{Ticket, TicketMessage, NO_DUE_MS};
 use web::desk;
@@ -326,16 +327,16 @@ async fn history(state: &web::AppState, agent_email: &str, now: i64) -> anyhow::
         let due = web::api::tickets::complaint_due(state, now)
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        db.append_to_ticket(
-            &[],
-            &[desk::new_event(
+        let complaint = DeskWrite::Append {
+            messages: Vec::new(),
+            events: vec![desk::new_event(
                 &t.id,
                 now,
                 Some(&t.requester_id),
                 "escalated",
                 serde_json::json!({"by_agent": false}),
             )],
-            Some(&store::helpdesk::Also::InsertComplaint(
+            also: Some(store::helpdesk::Also::InsertComplaint(
                 store::helpdesk::Complaint {
                     id: store::new_id(),
                     ticket_id: t.id.clone(),
@@ -350,9 +351,9 @@ async fn history(state: &web::AppState, agent_email: &str, now: i64) -> anyhow::
                     resolved_at_ms: None,
                 },
             )),
-            &[],
-        )
-        .await?;
+            mails: Vec::new(),
+        };
+        write_all(db, &[complaint], now).await?;
     }
     Ok(())
 }
@@ -507,7 +508,6 @@ async fn one_past_ticket(state: &web::AppState, p: PastTicket<'_>, now: i64) -> 
         channel: p.channel.into(),
         created_at_ms: p.created,
     };
-    db.insert_ticket(&t, &first, &events, &[]).await?;
     let rating = p.rating.map(|score| {
         store::helpdesk::Also::UpsertRating(Rating {
             ticket_id: id.clone(),
@@ -517,8 +517,37 @@ async fn one_past_ticket(state: &web::AppState, p: PastTicket<'_>, now: i64) -> 
             created_at_ms: p.solved.unwrap_or(now),
         })
     });
-    db.append_to_ticket(&messages, &[], rating.as_ref(), &[])
-        .await?;
+    let mut all = vec![first];
+    all.extend(messages);
+    write_all(
+        db,
+        &[
+            DeskWrite::Open {
+                ticket: Box::new(t),
+                messages: all,
+                events,
+            },
+            DeskWrite::Append {
+                messages: Vec::new(),
+                events: Vec::new(),
+                also: rating,
+                mails: Vec::new(),
+            },
+        ],
+        now,
+    )
+    .await
+}
+
+/// Writes the demo's history as it happened: nothing routed again (the history says who
+/// answered), every write required.
+async fn write_all(db: &store::Db, writes: &[DeskWrite], now: i64) -> anyhow::Result<()> {
+    for outcome in db.apply_desk_batch(writes, now, |_| Vec::new()).await? {
+        match outcome {
+            DeskOutcome::Opened { .. } | DeskOutcome::Written(true) => {}
+            other => anyhow::bail!("a demo ticket was not written: {other:?}"),
+        }
+    }
     Ok(())
 }
 

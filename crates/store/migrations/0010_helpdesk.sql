@@ -72,15 +72,27 @@ CREATE TABLE tickets (
     -- When the SLA watcher should look at this ticket next (its next near-breach or breach
     -- while a clock runs); NULL when no clock runs towards a target.
     sla_next_check_ms BIGINT,
+    -- 1 while the ticket is not done (new, open, pending, on_hold), 0 once solved or closed:
+    -- derived from status by the store on every write, so that the queues' indexes start with
+    -- one equality instead of a list of statuses.
+    active BIGINT NOT NULL,
+    -- 1 once either clock breached (derived like `active`).
+    sla_breached BIGINT NOT NULL,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL
 );
+-- The queues, all over tickets that are not done: by deadline (most urgent first, "due within
+-- the hour"), newest first, by holder (the unassigned queue: assignee_id IS NULL), with the
+-- breach flags (counted without reading the rows); an agent's own by holder; a group's waiting
+-- tickets in arrival order (routing); a customer's own; solved ones by solve (closing).
 CREATE INDEX tickets_requester ON tickets (requester_id, updated_at_ms);
-CREATE INDEX tickets_queue ON tickets (status, group_id, next_due_ms);
-CREATE INDEX tickets_updated ON tickets (updated_at_ms);
-CREATE INDEX tickets_created ON tickets (created_at_ms);
-CREATE INDEX tickets_solved ON tickets (status, solved_at_ms);
+CREATE INDEX tickets_active_due ON tickets (active, next_due_ms);
+CREATE INDEX tickets_active_updated ON tickets (active, updated_at_ms);
+CREATE INDEX tickets_active_holder ON tickets (active, assignee_id, next_due_ms);
+CREATE INDEX tickets_active_breaches ON tickets (active, sla_breached);
 CREATE INDEX tickets_assignee ON tickets (assignee_id, status, next_due_ms) WHERE assignee_id IS NOT NULL;
+CREATE INDEX tickets_waiting ON tickets (group_id, created_at_ms) WHERE assignee_id IS NULL;
+CREATE INDEX tickets_solved ON tickets (status, solved_at_ms);
 CREATE INDEX tickets_sla_check ON tickets (sla_next_check_ms) WHERE sla_next_check_ms IS NOT NULL;
 
 -- Each near-breach and breach of a ticket's clock, recorded once (the key makes a second

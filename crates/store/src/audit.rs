@@ -20,6 +20,31 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// Writes an audit row on the caller's connection (inside its transaction).
+pub(crate) async fn insert_audit(
+    conn: &mut sqlx::AnyConnection,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    at_ms: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, at_ms, actor, action, subject, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(at_ms)
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(conn)
+    .await
+    .context("while writing an audit event")?;
+    Ok(())
+}
+
 fn audit_from_row(r: &sqlx::any::AnyRow) -> anyhow::Result<AuditEvent> {
     Ok(AuditEvent {
         id: r.try_get("id")?,

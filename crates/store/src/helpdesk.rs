@@ -12,9 +12,7 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::tickets::{
-    insert_events, insert_messages, write_ticket, Ticket, TicketEvent, TicketWrite,
-};
+use crate::tickets::{insert_events, Ticket, TicketEvent};
 use crate::{Backend, Db};
 
 /// A support group: a queue with its business hours (for SLA clocks) and skills.
@@ -204,7 +202,7 @@ const GROUP_COLUMNS: &str =
 const COMPLAINT_COLUMNS: &str = "id, ticket_id, raised_by, by_agent, reason, status, \
      supervisor_id, outcome, due_at_ms, created_at_ms, resolved_at_ms";
 
-async fn write_also(
+pub(crate) async fn write_also(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     also: &Also,
 ) -> anyhow::Result<bool> {
@@ -387,71 +385,14 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// How many tickets one agent holds in the load statuses.
+    pub async fn agent_load(&self, user_id: &str) -> anyhow::Result<i64> {
+        agent_load(self.pool(), user_id).await
+    }
+
     /// How many tickets each agent holds in the load statuses.
     pub async fn agent_loads(&self) -> anyhow::Result<HashMap<String, i64>> {
         load_counts(self.pool()).await
-    }
-
-    /// Assigns waiting tickets of `group_id` while the group is locked: `decide` sees the
-    /// group's agents, their loads and the waiting tickets, and answers (ticket id, agent id)
-    /// pairs; each is written with an `assigned` event unless the ticket was taken meanwhile.
-    /// Answers the assignments written.
-    pub async fn route_waiting<F>(
-        &self,
-        group_id: &str,
-        now_ms: i64,
-        waiting_max: i64,
-        decide: F,
-    ) -> anyhow::Result<Vec<(String, String)>>
-    where
-        F: FnOnce(&RoutingSnapshot) -> Vec<(String, String)>,
-    {
-        let mut tx = self.begin_write().await?;
-        let written =
-            route_group_in(&mut tx, self.backend, group_id, now_ms, waiting_max, decide).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    /// Opens new tickets together (group commit: one transaction, numbered in order), each
-    /// with its first message and events, then routes each group they went to while it is
-    /// locked, as [`Db::route_waiting`] does. Answers each ticket's number and assignee.
-    pub async fn insert_tickets_routed<F>(
-        &self,
-        jobs: &[(
-            crate::tickets::Ticket,
-            Vec<crate::tickets::TicketMessage>,
-            Vec<TicketEvent>,
-        )],
-        now_ms: i64,
-        mut decide: F,
-    ) -> anyhow::Result<Vec<(i64, Option<String>)>>
-    where
-        F: FnMut(&RoutingSnapshot) -> Vec<(String, String)>,
-    {
-        let mut tx = self.begin_write().await?;
-        let numbers = crate::tickets::insert_all(&mut tx, jobs).await?;
-        let groups: std::collections::BTreeSet<&str> = jobs
-            .iter()
-            .filter_map(|(t, _, _)| t.group_id.as_deref())
-            .collect();
-        let mut assigned: HashMap<String, String> = HashMap::new();
-        for group in groups {
-            let waiting = i64::try_from(jobs.len())
-                .unwrap_or(i64::MAX)
-                .saturating_add(100);
-            for (ticket, agent) in
-                route_group_in(&mut tx, self.backend, group, now_ms, waiting, &mut decide).await?
-            {
-                assigned.insert(ticket, agent);
-            }
-        }
-        tx.commit().await?;
-        Ok(jobs
-            .iter()
-            .zip(numbers)
-            .map(|((t, _, _), n)| (n, assigned.get(&t.id).cloned()))
-            .collect())
     }
 
     // --- SLA targets ------------------------------------------------------------------------
@@ -557,48 +498,6 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    // --- changes with companions ------------------------------------------------------------
-
-    /// Writes a ticket's change together with a complaint or rating, all or nothing; false
-    /// when the ticket changed meanwhile or the companion no longer applies (a complaint
-    /// already resolved).
-    pub async fn update_ticket_with(&self, w: &TicketWrite, also: &Also) -> anyhow::Result<bool> {
-        let mut tx = self.begin_write().await?;
-        if !write_ticket(&mut tx, w).await? {
-            return Ok(false);
-        }
-        if !write_also(&mut tx, also).await? {
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Adds messages and events to a ticket without changing its row (a supervisor's answer
-    /// on a closed ticket), with a companion, all or nothing.
-    pub async fn append_to_ticket(
-        &self,
-        messages: &[crate::tickets::TicketMessage],
-        events: &[TicketEvent],
-        also: Option<&Also>,
-        mails: &[crate::outbox::NewMail],
-    ) -> anyhow::Result<bool> {
-        let mut tx = self.begin_write().await?;
-        if let Some(also) = also {
-            if !write_also(&mut tx, also).await? {
-                return Ok(false);
-            }
-        }
-        insert_messages(&mut tx, messages).await?;
-        insert_events(&mut tx, events).await?;
-        let now = crate::now_ms();
-        for mail in mails {
-            crate::outbox::insert_mail(&mut tx, mail, now).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     // --- complaints -------------------------------------------------------------------------
 
     pub async fn complaint(&self, id: &str) -> anyhow::Result<Option<Complaint>> {
@@ -677,6 +576,70 @@ impl Db {
             })
         })
         .transpose()
+    }
+
+    /// The ratings of these tickets, by ticket id.
+    pub async fn ratings_of(
+        &self,
+        ticket_ids: &[String],
+    ) -> anyhow::Result<HashMap<String, Rating>> {
+        let mut out = HashMap::new();
+        for chunk in ticket_ids.chunks(256) {
+            let list = crate::padded(chunk);
+            let sql = format!(
+                "SELECT ticket_id, score, comment, rated_by, created_at_ms FROM ticket_ratings \
+                 WHERE ticket_id IN ({})",
+                crate::placeholders(self.backend, 1, list.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &list {
+                q = q.bind(id);
+            }
+            for r in q
+                .fetch_all(self.pool())
+                .await
+                .context("while reading ratings")?
+            {
+                let rating = Rating {
+                    ticket_id: r.try_get("ticket_id")?,
+                    score: r.try_get("score")?,
+                    comment: r.try_get("comment")?,
+                    rated_by: r.try_get("rated_by")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                };
+                out.insert(rating.ticket_id.clone(), rating);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest complaint about each of these tickets, by ticket id.
+    pub async fn latest_complaints_of(
+        &self,
+        ticket_ids: &[String],
+    ) -> anyhow::Result<HashMap<String, Complaint>> {
+        let mut out: HashMap<String, Complaint> = HashMap::new();
+        for chunk in ticket_ids.chunks(256) {
+            let list = crate::padded(chunk);
+            let sql = format!(
+                "SELECT {COMPLAINT_COLUMNS} FROM complaints WHERE ticket_id IN ({}) \
+                 ORDER BY created_at_ms, id",
+                crate::placeholders(self.backend, 1, list.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &list {
+                q = q.bind(id);
+            }
+            for r in q
+                .fetch_all(self.pool())
+                .await
+                .context("while reading complaints")?
+            {
+                let c = complaint_from_row(&r)?;
+                out.insert(c.ticket_id.clone(), c);
+            }
+        }
+        Ok(out)
     }
 
     // --- suggestions ------------------------------------------------------------------------
@@ -783,16 +746,38 @@ impl Db {
     }
 }
 
+/// The load statuses as an SQL list.
+fn load_status_list() -> String {
+    crate::tickets::LOAD_STATUSES
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many tickets one agent holds in the load statuses.
+async fn agent_load<'e, E>(executor: E, agent_id: &str) -> anyhow::Result<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM tickets \
+         WHERE assignee_id = $1 AND status IN ({})",
+        load_status_list()
+    ))
+    .bind(agent_id)
+    .fetch_one(executor)
+    .await
+    .context("while counting an agent's load")?;
+    Ok(row.try_get("n")?)
+}
+
 /// Tickets per assignee in the load statuses.
 async fn load_counts<'e, E>(executor: E) -> anyhow::Result<HashMap<String, i64>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let statuses = crate::tickets::LOAD_STATUSES
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let statuses = load_status_list();
     let rows = sqlx::query(&format!(
         "SELECT assignee_id, CAST(COUNT(*) AS BIGINT) AS n FROM tickets \
          WHERE assignee_id IS NOT NULL AND status IN ({statuses}) GROUP BY assignee_id"
@@ -805,9 +790,11 @@ where
         .collect()
 }
 
-/// Assigns `group_id`'s waiting tickets inside the caller's transaction, with the group locked
-/// (see [`Db::route_waiting`]).
-async fn route_group_in<F>(
+/// Assigns `group_id`'s waiting tickets inside the caller's transaction, with the group
+/// locked: `decide` sees the group's agents, their loads and the waiting tickets, and answers
+/// (ticket id, agent id) pairs; each is written with an `assigned` event unless the ticket was
+/// taken meanwhile.
+pub(crate) async fn route_group_in<F>(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
     group_id: &str,
@@ -827,23 +814,6 @@ where
             .await
             .context("while locking a support group")?;
     }
-    let waiting_sql = format!(
-        "SELECT {} FROM tickets WHERE group_id = $1 AND assignee_id IS NULL \
-         AND status IN ('new', 'open') ORDER BY created_at_ms, id LIMIT $2",
-        crate::tickets::TICKET_COLUMNS
-    );
-    let waiting = sqlx::query(&waiting_sql)
-        .bind(group_id)
-        .bind(waiting_max)
-        .fetch_all(&mut **tx)
-        .await
-        .context("while reading a group's waiting tickets")?
-        .iter()
-        .map(crate::tickets::ticket_from_row)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if waiting.is_empty() {
-        return Ok(Vec::new());
-    }
     let agents = sqlx::query(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents WHERE group_id = $1 ORDER BY user_id"
     ))
@@ -854,10 +824,42 @@ where
     .iter()
     .map(agent_from_row)
     .collect::<anyhow::Result<Vec<_>>>()?;
-    if !agents.iter().any(|a| a.presence == "online") {
+    let online: Vec<&AgentRow> = agents.iter().filter(|a| a.presence == "online").collect();
+    if online.is_empty() {
         return Ok(Vec::new());
     }
-    let loads = load_counts(&mut **tx).await?;
+    let mut loads = HashMap::new();
+    for a in &online {
+        loads.insert(a.user_id.clone(), agent_load(&mut **tx, &a.user_id).await?);
+    }
+    // Room, at most: no more waiting tickets are read than could be handed out (the decision
+    // is routing's, which may also leave room unused for want of a skill).
+    let room: i64 = online
+        .iter()
+        .map(|a| (a.capacity - loads.get(&a.user_id).copied().unwrap_or(0)).max(0))
+        .sum();
+    if room == 0 {
+        return Ok(Vec::new());
+    }
+    // Oldest first, over the waiting tickets' own index; others (pending, on hold) are
+    // skipped as they come.
+    let waiting_sql = format!(
+        "SELECT {} FROM tickets WHERE group_id = $1 AND assignee_id IS NULL \
+         AND status IN ('new', 'open') ORDER BY created_at_ms, id LIMIT $2",
+        crate::tickets::TICKET_COLUMNS
+    );
+    let waiting = sqlx::query(&waiting_sql)
+        .bind(group_id)
+        .bind(room.min(waiting_max))
+        .fetch_all(&mut **tx)
+        .await
+        .context("while reading a group's waiting tickets")?
+        .iter()
+        .map(crate::tickets::ticket_from_row)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
     let snapshot = RoutingSnapshot {
         agents,
         loads,

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod desk;
 pub mod email_tokens;
 pub mod factors;
 pub mod helpcenter;
@@ -210,6 +211,20 @@ impl Db {
             .begin_with(begin)
             .await
             .context("while starting a transaction")
+    }
+
+    /// Brings the query planner's statistics up to date after a bulk change (an import):
+    /// `ANALYZE` on PostgreSQL (what autovacuum would soon do), `PRAGMA optimize` on SQLite.
+    pub async fn refresh_planner_statistics(&self) -> anyhow::Result<()> {
+        let sql = match self.backend {
+            Backend::Postgres => "ANALYZE",
+            Backend::Sqlite => "PRAGMA optimize",
+        };
+        sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .context("while refreshing the planner's statistics")?;
+        Ok(())
     }
 
     /// True when the database answers a trivial query.

@@ -19,6 +19,10 @@ pub const LOAD_STATUSES: [&str; 3] = ["new", "open", "on_hold"];
 /// The statuses of a ticket that is not done.
 pub const ACTIVE_STATUSES: [&str; 4] = ["new", "open", "pending", "on_hold"];
 
+/// The `active` column from the status bound at `$7` (inserts) or `$4` (updates).
+const ACTIVE_OF_7: &str = "CASE WHEN $7 IN ('new', 'open', 'pending', 'on_hold') THEN 1 ELSE 0 END";
+const ACTIVE_OF_4: &str = "CASE WHEN $4 IN ('new', 'open', 'pending', 'on_hold') THEN 1 ELSE 0 END";
+
 /// A ticket as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ticket {
@@ -260,15 +264,16 @@ pub(crate) async fn write_ticket(
     w: &TicketWrite,
 ) -> anyhow::Result<bool> {
     let t = &w.ticket;
-    let done = sqlx::query(
+    let done = sqlx::query(&format!(
         "UPDATE tickets SET category = $2, priority = $3, status = $4, group_id = $5, \
          assignee_id = $6, tags = $7, merged_into = $8, first_response_due_ms = $9, \
          resolution_due_ms = $10, next_due_ms = $11, first_responded_at_ms = $12, \
          solved_at_ms = $13, first_response_business_s = $14, resolution_business_s = $15, \
          first_response_breached = $16, resolution_breached = $17, reopened_count = $18, \
-         sla_next_check_ms = $19, updated_at_ms = $20 \
+         sla_next_check_ms = $19, updated_at_ms = $20, active = {ACTIVE_OF_4}, \
+         sla_breached = CASE WHEN $16 = 1 OR $17 = 1 THEN 1 ELSE 0 END \
          WHERE id = $1 AND updated_at_ms = $21",
-    )
+    ))
     .bind(&t.id)
     .bind(&t.category)
     .bind(&t.priority)
@@ -304,15 +309,15 @@ pub(crate) async fn write_ticket(
     Ok(true)
 }
 
-async fn insert_ticket_row(
+pub(crate) async fn insert_ticket_row(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     t: &Ticket,
     number: i64,
 ) -> anyhow::Result<()> {
     let sql = format!(
-        "INSERT INTO tickets ({TICKET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
-         $26, $27)"
+        "INSERT INTO tickets ({TICKET_COLUMNS}, active, sla_breached) VALUES ($1, $2, $3, $4, \
+         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+         $23, $24, $25, $26, $27, {ACTIVE_OF_7}, CASE WHEN $22 = 1 OR $23 = 1 THEN 1 ELSE 0 END)"
     );
     sqlx::query(&sql)
         .bind(&t.id)
@@ -374,6 +379,86 @@ pub(crate) async fn insert_all(
     Ok(numbers)
 }
 
+/// Notes that `agent_id` has the ticket open (and whether they are writing a reply).
+pub(crate) async fn touch_viewer<'e, E>(
+    executor: E,
+    ticket_id: &str,
+    agent_id: &str,
+    composing: bool,
+    now_ms: i64,
+) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO ticket_viewers (ticket_id, agent_id, composing, seen_at_ms) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, agent_id) \
+         DO UPDATE SET composing = excluded.composing, seen_at_ms = excluded.seen_at_ms",
+    )
+    .bind(ticket_id)
+    .bind(agent_id)
+    .bind(i64::from(composing))
+    .bind(now_ms)
+    .execute(executor)
+    .await
+    .context("while noting a ticket viewer")?;
+    Ok(())
+}
+
+/// Writes what the SLA watcher computed (breaches, deadlines, next check) without counting
+/// as a change of the ticket; false when the ticket changed since it was read.
+pub(crate) async fn write_sla<'e, E>(executor: E, t: &Ticket) -> anyhow::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "UPDATE tickets SET first_response_due_ms = $2, resolution_due_ms = $3, \
+         next_due_ms = $4, first_response_breached = $5, resolution_breached = $6, \
+         sla_breached = CASE WHEN $5 = 1 OR $6 = 1 THEN 1 ELSE 0 END, \
+         sla_next_check_ms = $7 WHERE id = $1 AND updated_at_ms = $8",
+    )
+    .bind(&t.id)
+    .bind(t.first_response_due_ms)
+    .bind(t.resolution_due_ms)
+    .bind(t.next_due_ms)
+    .bind(i64::from(t.first_response_breached))
+    .bind(i64::from(t.resolution_breached))
+    .bind(t.sla_next_check_ms)
+    .bind(t.updated_at_ms)
+    .execute(executor)
+    .await
+    .context("while writing a ticket's SLA state")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a near-breach or breach once; true when this call recorded it (so the caller, on
+/// whichever node, is the one to notify).
+pub(crate) async fn insert_sla_alert<'e, E>(
+    executor: E,
+    ticket_id: &str,
+    clock: &str,
+    kind: &str,
+    at_ms: i64,
+    now_ms: i64,
+) -> anyhow::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "INSERT INTO sla_alerts (ticket_id, clock, kind, at_ms, recorded_at_ms) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, clock, kind) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(clock)
+    .bind(kind)
+    .bind(at_ms)
+    .bind(now_ms)
+    .execute(executor)
+    .await
+    .context("while recording an SLA alert")?;
+    Ok(done.rows_affected() == 1)
+}
+
 enum Arg {
     Text(String),
     Int(i64),
@@ -401,7 +486,31 @@ fn filter_sql(f: &TicketFilter, args: &mut Vec<Arg>) -> Vec<String> {
     if f.unassigned {
         clauses.push("assignee_id IS NULL".to_owned());
     }
-    for (column, values) in [("group_id", &f.group_ids), ("status", &f.statuses)] {
+    // Lists of tickets that are not done say so in one equality, which the queues' indexes
+    // start with.
+    let all_active = ACTIVE_STATUSES
+        .iter()
+        .all(|a| f.statuses.iter().any(|s| s == a));
+    let statuses: &[String] = if all_active
+        && f.statuses
+            .iter()
+            .all(|s| ACTIVE_STATUSES.contains(&s.as_str()))
+    {
+        // Exactly the statuses of tickets not done: the one column says it, and the status
+        // need not be read.
+        clauses.push("active = 1".to_owned());
+        &[]
+    } else {
+        if !f.statuses.is_empty()
+            && f.statuses
+                .iter()
+                .all(|s| ACTIVE_STATUSES.contains(&s.as_str()))
+        {
+            clauses.push("active = 1".to_owned());
+        }
+        &f.statuses
+    };
+    for (column, values) in [("group_id", &f.group_ids), ("status", &statuses.to_vec())] {
         if !values.is_empty() {
             let ps: Vec<String> = values
                 .iter()
@@ -420,7 +529,7 @@ fn filter_sql(f: &TicketFilter, args: &mut Vec<Arg>) -> Vec<String> {
         }
     }
     if f.breached {
-        clauses.push("(first_response_breached = 1 OR resolution_breached = 1)".to_owned());
+        clauses.push("sla_breached = 1".to_owned());
     }
     if let Some(ms) = f.due_before_ms {
         clauses.push(format!("next_due_ms <= {}", place(args, Arg::Int(ms))));
@@ -442,33 +551,6 @@ fn bind_all<'q>(
 }
 
 impl Db {
-    /// Opens a ticket with its first message and events; the ticket's `number` is handed out
-    /// here (whatever the caller put there) and answered.
-    pub async fn insert_ticket(
-        &self,
-        t: &Ticket,
-        first: &TicketMessage,
-        events: &[TicketEvent],
-        mails: &[crate::outbox::NewMail],
-    ) -> anyhow::Result<i64> {
-        let mut tx = self.begin_write().await?;
-        let number: i64 = sqlx::query(
-            "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .context("while numbering a ticket")?
-        .try_get("value")?;
-        insert_ticket_row(&mut tx, t, number).await?;
-        insert_messages(&mut tx, std::slice::from_ref(first)).await?;
-        insert_events(&mut tx, events).await?;
-        for mail in mails {
-            crate::outbox::insert_mail(&mut tx, mail, t.created_at_ms).await?;
-        }
-        tx.commit().await?;
-        Ok(number)
-    }
-
     /// Imports many tickets at once (a move from another help desk, a load test): each with
     /// its messages and events, numbered in order, all in one transaction. Answers the numbers.
     pub async fn import_tickets(
@@ -603,38 +685,6 @@ impl Db {
             .collect()
     }
 
-    /// Writes one ticket's change in one transaction; false when the ticket changed meanwhile
-    /// (nothing written).
-    pub async fn update_ticket(&self, w: &TicketWrite) -> anyhow::Result<bool> {
-        self.update_tickets(std::slice::from_ref(w), None).await
-    }
-
-    /// Writes several tickets' changes all or nothing — a merge changes two — and optionally
-    /// moves every attachment of one ticket to another, in one transaction; false when any
-    /// ticket changed meanwhile (nothing written).
-    pub async fn update_tickets(
-        &self,
-        writes: &[TicketWrite],
-        move_attachments: Option<(&str, &str)>,
-    ) -> anyhow::Result<bool> {
-        let mut tx = self.begin_write().await?;
-        for w in writes {
-            if !write_ticket(&mut tx, w).await? {
-                return Ok(false);
-            }
-        }
-        if let Some((from, to)) = move_attachments {
-            sqlx::query("UPDATE ticket_attachments SET ticket_id = $2 WHERE ticket_id = $1")
-                .bind(from)
-                .bind(to)
-                .execute(&mut *tx)
-                .await
-                .context("while moving attachments")?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// Stores a file on a ticket.
     pub async fn insert_attachment(&self, a: &Attachment, data: &[u8]) -> anyhow::Result<()> {
         sqlx::query(
@@ -692,29 +742,6 @@ impl Db {
             None => Ok(None),
             Some(r) => Ok(Some((attachment_from_row(&r)?, r.try_get("data")?))),
         }
-    }
-
-    /// Notes that `agent_id` has the ticket open (and whether they are writing a reply).
-    pub async fn touch_ticket_viewer(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        composing: bool,
-        now_ms: i64,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO ticket_viewers (ticket_id, agent_id, composing, seen_at_ms) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, agent_id) \
-             DO UPDATE SET composing = excluded.composing, seen_at_ms = excluded.seen_at_ms",
-        )
-        .bind(ticket_id)
-        .bind(agent_id)
-        .bind(i64::from(composing))
-        .bind(now_ms)
-        .execute(self.pool())
-        .await
-        .context("while noting a ticket viewer")?;
-        Ok(())
     }
 
     /// Who had the ticket open since `since_ms`: (agent id, composing, last seen), latest first.
@@ -779,53 +806,6 @@ impl Db {
             .await
             .context("while finding tickets for the SLA watcher")?;
         rows.iter().map(ticket_from_row).collect()
-    }
-
-    /// Writes what the SLA watcher computed (breaches, deadlines, next check) without counting
-    /// as a change of the ticket; false when the ticket changed since it was read.
-    pub async fn set_ticket_sla(&self, t: &Ticket) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE tickets SET first_response_due_ms = $2, resolution_due_ms = $3, \
-             next_due_ms = $4, first_response_breached = $5, resolution_breached = $6, \
-             sla_next_check_ms = $7 WHERE id = $1 AND updated_at_ms = $8",
-        )
-        .bind(&t.id)
-        .bind(t.first_response_due_ms)
-        .bind(t.resolution_due_ms)
-        .bind(t.next_due_ms)
-        .bind(i64::from(t.first_response_breached))
-        .bind(i64::from(t.resolution_breached))
-        .bind(t.sla_next_check_ms)
-        .bind(t.updated_at_ms)
-        .execute(self.pool())
-        .await
-        .context("while writing a ticket's SLA state")?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Records a near-breach or breach once; true when this call recorded it (so the caller,
-    /// on whichever node, is the one to notify).
-    pub async fn record_sla_alert(
-        &self,
-        ticket_id: &str,
-        clock: &str,
-        kind: &str,
-        at_ms: i64,
-        now_ms: i64,
-    ) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO sla_alerts (ticket_id, clock, kind, at_ms, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id, clock, kind) DO NOTHING",
-        )
-        .bind(ticket_id)
-        .bind(clock)
-        .bind(kind)
-        .bind(at_ms)
-        .bind(now_ms)
-        .execute(self.pool())
-        .await
-        .context("while recording an SLA alert")?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// SLA alerts recorded since `since_ms`, newest first: (ticket id, clock, kind, at).

@@ -160,6 +160,34 @@ impl Db {
         rows.iter().map(user_from_row).collect()
     }
 
+    /// These users, by id (unknown ids are left out).
+    pub async fn users_by_ids(
+        &self,
+        ids: &[String],
+    ) -> anyhow::Result<std::collections::HashMap<String, User>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(256) {
+            let list = crate::padded(chunk);
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+                crate::placeholders(self.backend(), 1, list.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &list {
+                q = q.bind(id);
+            }
+            for row in q
+                .fetch_all(self.pool())
+                .await
+                .context("while reading users")?
+            {
+                let user = user_from_row(&row)?;
+                out.insert(user.id.clone(), user);
+            }
+        }
+        Ok(out)
+    }
+
     /// Everyone holding one of `roles`, oldest account first.
     pub async fn users_with_roles(&self, roles: &[Role]) -> anyhow::Result<Vec<User>> {
         let mut users = Vec::new();

@@ -19,6 +19,7 @@ use helpdesk::sla::{self, ClockState, EventKind, Policy, TicketSla};
 use helpdesk::ticket::{Category, Priority, TicketStatus};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
+use store::desk::{DeskOutcome, DeskWrite};
 use store::helpdesk::{SlaTargetRow, SupportGroup};
 use store::outbox::NewMail;
 use store::tickets::{Ticket, TicketEvent, TicketMessage, TicketWrite, NO_DUE_MS};
@@ -58,8 +59,8 @@ const RETRIES_MAX: usize = 8;
 /// reading again: edits on this node are seen at once, edits on another within this.
 const SETUP_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Tickets opened together in one transaction at most.
-const CREATE_BATCH_MAX: usize = 256;
+/// Writes applied together in one transaction at most.
+const BATCH_MAX: usize = 256;
 
 /// The desk's set-up as this node last read it.
 #[derive(Debug)]
@@ -68,21 +69,20 @@ pub struct Setup {
     pub sla_targets: Vec<SlaTargetRow>,
 }
 
-struct CreateJob {
-    ticket: Ticket,
-    first: TicketMessage,
-    events: Vec<TicketEvent>,
-    answer: tokio::sync::oneshot::Sender<Result<(i64, Option<String>), String>>,
+struct Job {
+    write: DeskWrite,
+    answer: tokio::sync::oneshot::Sender<Result<DeskOutcome, String>>,
 }
 
 /// The help desk's state on this node: the set-up it read (kept for [`SETUP_TTL`], dropped by
-/// this node's own edits), and the ticket writer that opens tickets arriving together in one
-/// transaction and routes them in it (group commit, as the ledger does for transfers), so a
-/// burst of new tickets costs one durable commit instead of two each.
+/// this node's own edits), and the writer through which every ticket write, addition and
+/// audit row of the help desk goes: what arrives together is applied in one transaction, each
+/// write in its own savepoint (group commit, as the ledger does for transfers), so a burst of
+/// tickets, replies and audited views costs one durable commit rather than one or two each.
 #[derive(Default)]
 pub struct Desk {
     setup: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Setup>)>>,
-    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<CreateJob>>,
+    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<Job>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -117,57 +117,121 @@ impl Desk {
         *self.setup.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
-    /// Opens a ticket through the writer; answers its number and assignee.
-    async fn create(
+    /// Applies one write through the writer and answers what became of it.
+    pub async fn submit(&self, db: &store::Db, write: DeskWrite) -> Result<DeskOutcome, ApiError> {
+        let sender = self.writer.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * BATCH_MAX);
+            tokio::spawn(write_batches(db.clone(), rx));
+            tx
+        });
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        sender
+            .send(Job { write, answer })
+            .await
+            .map_err(|_| ApiError::service_unavailable(1))?;
+        match answered.await {
+            Ok(Ok(DeskOutcome::Failed(e))) | Ok(Err(e)) => {
+                Err(ApiError::internal(anyhow::anyhow!(e)))
+            }
+            Ok(Ok(outcome)) => Ok(outcome),
+            Err(_) => Err(ApiError::service_unavailable(1)),
+        }
+    }
+
+    /// Opens a ticket (numbered, and routed in the same transaction); answers its number and
+    /// assignee.
+    async fn open(
         &self,
         db: &store::Db,
         ticket: Ticket,
         first: TicketMessage,
         events: Vec<TicketEvent>,
     ) -> Result<(i64, Option<String>), ApiError> {
-        let sender = self.writer.get_or_init(|| {
-            let (tx, rx) = tokio::sync::mpsc::channel(4 * CREATE_BATCH_MAX);
-            tokio::spawn(write_tickets(db.clone(), rx));
-            tx
-        });
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        sender
-            .send(CreateJob {
-                ticket,
-                first,
-                events,
-                answer,
-            })
-            .await
-            .map_err(|_| ApiError::service_unavailable(1))?;
-        match answered.await {
-            Ok(Ok(done)) => Ok(done),
-            Ok(Err(e)) => Err(ApiError::internal(anyhow::anyhow!(e))),
-            Err(_) => Err(ApiError::service_unavailable(1)),
+        let write = DeskWrite::Open {
+            ticket: Box::new(ticket),
+            messages: vec![first],
+            events,
+        };
+        match self.submit(db, write).await? {
+            DeskOutcome::Opened { number, assignee } => Ok((number, assignee)),
+            other => Err(ApiError::internal(anyhow::anyhow!(
+                "a new ticket answered {other:?}"
+            ))),
         }
+    }
+
+    /// Writes ticket changes (each only if the ticket is as it was read) with a companion;
+    /// false when refused.
+    pub async fn change(
+        &self,
+        db: &store::Db,
+        writes: Vec<TicketWrite>,
+        also: Option<store::helpdesk::Also>,
+        move_attachments: Option<(String, String)>,
+    ) -> Result<bool, ApiError> {
+        let write = DeskWrite::Change {
+            writes,
+            also,
+            move_attachments,
+        };
+        Ok(self.submit(db, write).await? == DeskOutcome::Written(true))
+    }
+
+    /// Adds messages, events and mail to a ticket without changing its row, with a companion;
+    /// false when the companion no longer applies.
+    pub async fn append(
+        &self,
+        db: &store::Db,
+        messages: Vec<TicketMessage>,
+        events: Vec<TicketEvent>,
+        also: Option<store::helpdesk::Also>,
+        mails: Vec<NewMail>,
+    ) -> Result<bool, ApiError> {
+        let write = DeskWrite::Append {
+            messages,
+            events,
+            also,
+            mails,
+        };
+        Ok(self.submit(db, write).await? == DeskOutcome::Written(true))
+    }
+
+    /// Writes an audit row (durably, before the caller shows what it is about).
+    pub async fn audit(
+        &self,
+        db: &store::Db,
+        actor: String,
+        action: &str,
+        subject: String,
+        detail: String,
+    ) -> Result<(), ApiError> {
+        let write = DeskWrite::Audit {
+            actor,
+            action: action.to_owned(),
+            subject,
+            detail,
+        };
+        self.submit(db, write).await.map(|_| ())
     }
 }
 
-/// The ticket writer: takes what has queued up (up to [`CREATE_BATCH_MAX`]), opens it in one
-/// transaction, and answers each. A batch that fails is retried ticket by ticket, so one bad
-/// ticket cannot fail the others.
-async fn write_tickets(db: store::Db, mut jobs: tokio::sync::mpsc::Receiver<CreateJob>) {
+/// The writer: takes what has queued up (up to [`BATCH_MAX`]) and applies it in one
+/// transaction. If the transaction itself fails (not one write: each has its savepoint), every
+/// write is tried again alone, so one cannot fail the others.
+async fn write_batches(db: store::Db, mut jobs: tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
-        while batch.len() < CREATE_BATCH_MAX {
+        while batch.len() < BATCH_MAX {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        let rows: Vec<_> = batch
-            .iter()
-            .map(|j| (j.ticket.clone(), vec![j.first.clone()], j.events.clone()))
-            .collect();
-        match insert_routed(&db, &rows).await {
-            Ok(answers) => {
-                for (job, answer) in batch.into_iter().zip(answers) {
-                    let _ = job.answer.send(Ok(answer));
+        let writes: Vec<DeskWrite> = batch.iter().map(|j| j.write.clone()).collect();
+        match apply_batch(&db, &writes).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.answer.send(Ok(outcome));
                 }
             }
             Err(e) if batch.len() == 1 => {
@@ -175,10 +239,10 @@ async fn write_tickets(db: store::Db, mut jobs: tokio::sync::mpsc::Receiver<Crea
                 let _ = job.answer.send(Err(format!("{e:#}")));
             }
             Err(_) => {
-                for (job, row) in batch.into_iter().zip(rows) {
-                    let answer = insert_routed(&db, std::slice::from_ref(&row))
+                for (job, write) in batch.into_iter().zip(writes) {
+                    let answer = apply_batch(&db, std::slice::from_ref(&write))
                         .await
-                        .map(|mut a| a.remove(0))
+                        .map(|mut o| o.remove(0))
                         .map_err(|e| format!("{e:#}"));
                     let _ = job.answer.send(answer);
                 }
@@ -187,13 +251,10 @@ async fn write_tickets(db: store::Db, mut jobs: tokio::sync::mpsc::Receiver<Crea
     }
 }
 
-async fn insert_routed(
-    db: &store::Db,
-    rows: &[(Ticket, Vec<TicketMessage>, Vec<TicketEvent>)],
-) -> anyhow::Result<Vec<(i64, Option<String>)>> {
+async fn apply_batch(db: &store::Db, writes: &[DeskWrite]) -> anyhow::Result<Vec<DeskOutcome>> {
     let now_ms = store::now_ms();
     let now = Timestamp::from_millisecond(now_ms)?;
-    db.insert_tickets_routed(rows, now_ms, |snapshot| decide_routing(snapshot, now))
+    db.apply_desk_batch(writes, now_ms, |snapshot| decide_routing(snapshot, now))
         .await
 }
 
@@ -646,10 +707,10 @@ pub async fn change_ticket(
             events,
             mails,
         };
-        let written = match &asked.also {
-            None => state.db.update_ticket(&write).await?,
-            Some(also) => state.db.update_ticket_with(&write, also).await?,
-        };
+        let written = state
+            .desk
+            .change(&state.db, vec![write], asked.also.clone(), None)
+            .await?;
         if !written {
             // Someone changed the ticket meanwhile (or the complaint was answered): read
             // again and decide again.
@@ -787,7 +848,7 @@ pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Opened, ApiEr
     recompute_sla(state, &mut t, &events, now).await?;
     let (number, assignee) = state
         .desk
-        .create(&state.db, t.clone(), first.clone(), events)
+        .open(&state.db, t.clone(), first.clone(), events)
         .await?;
     t.number = number;
     if let Some(agent) = assignee {
@@ -853,17 +914,19 @@ pub fn routing_agent(a: &store::helpdesk::AgentRow, load: i64) -> routing::Agent
 }
 
 /// Hands the group's waiting tickets, oldest first, to its qualified agents (least loaded,
-/// round-robin on ties) while they have room. Answers how many were assigned.
-pub async fn route(state: &AppState, group_id: &str) -> Result<usize, ApiError> {
-    let now_ms = store::now_ms();
-    let now = Timestamp::from_millisecond(now_ms).map_err(ApiError::internal)?;
-    let assigned = state
-        .db
-        .route_waiting(group_id, now_ms, 100, |snapshot| {
-            decide_routing(snapshot, now)
-        })
-        .await?;
-    Ok(assigned.len())
+/// round-robin on ties) while they have room, through the writer (so routing never contends
+/// with the desk's other writes for the database's write lock).
+pub async fn route(state: &AppState, group_id: &str) -> Result<(), ApiError> {
+    state
+        .desk
+        .submit(
+            &state.db,
+            DeskWrite::Route {
+                group_id: group_id.to_owned(),
+            },
+        )
+        .await
+        .map(|_| ())
 }
 
 /// Sets an agent's presence. Going offline hands the tickets on which the customer waits for
@@ -950,18 +1013,29 @@ pub async fn watch_round(state: &AppState, now_ms: i64) -> Result<WatchRound, Ap
                 let Some(at) = at.filter(|at| *at <= now) else {
                     continue;
                 };
-                if state
-                    .db
-                    .record_sla_alert(&t.id, name, kind, at.as_millisecond(), now_ms)
-                    .await?
-                {
+                let recorded = state
+                    .desk
+                    .submit(
+                        &state.db,
+                        DeskWrite::Alert {
+                            ticket_id: t.id.clone(),
+                            clock: name.to_owned(),
+                            kind: kind.to_owned(),
+                            at_ms: at.as_millisecond(),
+                        },
+                    )
+                    .await?;
+                if recorded == DeskOutcome::Written(true) {
                     round.alerts += 1;
                     notify_sla(state, &t, name, kind == "breached", clock).await?;
                 }
             }
         }
         // A change meanwhile recomputed the clocks itself; nothing is lost by skipping.
-        state.db.set_ticket_sla(&t).await?;
+        state
+            .desk
+            .submit(&state.db, DeskWrite::Sla(Box::new(t.clone())))
+            .await?;
     }
     let cutoff = now_ms.saturating_sub(
         i64::try_from(state.settings.desk.close_solved_after_days)
@@ -1002,19 +1076,25 @@ async fn notify_sla(
         }
     };
     let link = agent_page(&state.settings, &t.id);
-    for user in recipients {
-        let mail = crate::mail::for_user(
-            &user,
-            &identity::notice::Notice::SlaAlert {
-                number: t.number,
-                subject: &t.subject,
-                clock,
-                breached,
-                due_at_ms: ms(c.due_at).unwrap_or(0),
-                link: &link,
-            },
-        );
-        state.db.enqueue_mail(&mail).await?;
-    }
+    let mails = recipients
+        .iter()
+        .map(|user| {
+            crate::mail::for_user(
+                user,
+                &identity::notice::Notice::SlaAlert {
+                    number: t.number,
+                    subject: &t.subject,
+                    clock,
+                    breached,
+                    due_at_ms: ms(c.due_at).unwrap_or(0),
+                    link: &link,
+                },
+            )
+        })
+        .collect();
+    state
+        .desk
+        .append(&state.db, Vec::new(), Vec::new(), None, mails)
+        .await?;
     Ok(())
 }

@@ -186,6 +186,33 @@ fn cases() -> Vec<Case> {
             events: &["agent_reply", "status", "assigned"],
         },
         Case {
+            name: "answering an unheld ticket gives it to the agent",
+            before: state(Open, None),
+            actor: agent(),
+            request: reply(),
+            want: Ok(Open),
+            events: &["agent_reply", "assigned"],
+        },
+        Case {
+            name: "a note on an unheld ticket does not take it",
+            before: state(Open, None),
+            actor: agent(),
+            request: note(),
+            want: Ok(Open),
+            events: &["note"],
+        },
+        Case {
+            name: "answering while sending it back to the queue leaves it unheld",
+            before: state(Open, Some("ann")),
+            actor: agent(),
+            request: Request {
+                assignee: Some(None),
+                ..reply()
+            },
+            want: Ok(Open),
+            events: &["agent_reply", "assigned"],
+        },
+        Case {
             name: "solving a held ticket keeps its agent",
             before: state(Open, Some("ben")),
             actor: agent(),

@@ -96,7 +96,7 @@ pub struct QueueCounts {
     pub mine: i64,
     /// Held by the caller and waiting on the customer.
     pub mine_pending: i64,
-    /// Nobody holds them and the customer waits (new, open).
+    /// Not done, and nobody holds them.
     pub unassigned: i64,
     /// Not done, with a target missed.
     pub breached: i64,
@@ -157,7 +157,7 @@ pub async fn queue_counts(state: &AppState, user_id: &str) -> Result<QueueCounts
         unassigned: db
             .count_tickets(&TicketFilter {
                 unassigned: true,
-                statuses: vec!["new".into(), "open".into()],
+                statuses: active.clone(),
                 ..Default::default()
             })
             .await?,
@@ -343,10 +343,7 @@ pub async fn customer_context(
             20,
         )
         .await?;
-    let mut open_tickets = Vec::with_capacity(tickets.len());
-    for t in &tickets {
-        open_tickets.push(view(state, t, true, Detail::Line, lang).await?);
-    }
+    let open_tickets = crate::api::tickets::line_views(state, &tickets, true).await?;
     audit_view(
         state,
         current,
@@ -706,17 +703,18 @@ pub async fn resolve(
     // The outcome is a message on the ticket whatever its state (also closed): the customer
     // reads it where they complained. It changes no clock.
     let written = state
-        .db
-        .append_to_ticket(
-            &[message],
-            &[event],
-            Some(&store::helpdesk::Also::ResolveComplaint {
+        .desk
+        .append(
+            &state.db,
+            vec![message],
+            vec![event],
+            Some(store::helpdesk::Also::ResolveComplaint {
                 id: c.id.clone(),
                 supervisor_id: current.user.id.clone(),
                 outcome: outcome.clone(),
                 at_ms: now,
             }),
-            &mails,
+            mails,
         )
         .await?;
     if !written {

@@ -95,15 +95,15 @@ pub async fn audit_view(
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
     state
-        .db
+        .desk
         .audit(
-            &format!("user:{}", current.user.id),
+            &state.db,
+            format!("user:{}", current.user.id),
             action,
-            &format!("user:{customer_id}"),
-            &detail.to_string(),
+            format!("user:{customer_id}"),
+            detail.to_string(),
         )
-        .await?;
-    Ok(())
+        .await
 }
 
 pub fn check_text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
@@ -318,6 +318,62 @@ pub async fn agent_names(
         .collect())
 }
 
+/// Tickets as a list shows them (no conversation), with what they need read in a few queries
+/// for the whole list rather than per ticket.
+pub async fn line_views(
+    state: &AppState,
+    tickets: &[Ticket],
+    staff: bool,
+) -> Result<Vec<TicketView>, ApiError> {
+    let ids: Vec<String> = tickets.iter().map(|t| t.id.clone()).collect();
+    let requesters = if staff {
+        let mut wanted: Vec<String> = tickets.iter().map(|t| t.requester_id.clone()).collect();
+        wanted.sort();
+        wanted.dedup();
+        state.db.users_by_ids(&wanted).await?
+    } else {
+        Default::default()
+    };
+    let ratings = state.db.ratings_of(&ids).await?;
+    let complaints = state.db.latest_complaints_of(&ids).await?;
+    Ok(tickets
+        .iter()
+        .map(|t| TicketView {
+            id: t.id.clone(),
+            number: t.number,
+            subject: t.subject.clone(),
+            category: t.category.clone(),
+            priority: t.priority.clone(),
+            status: t.status.clone(),
+            channel: t.channel.clone(),
+            reference: t.reference.clone(),
+            created_at: rfc3339(t.created_at_ms),
+            updated_at: rfc3339(t.updated_at_ms),
+            merged_into: t.merged_into.clone(),
+            next_due_at: (t.next_due_ms != store::tickets::NO_DUE_MS)
+                .then(|| rfc3339(t.next_due_ms)),
+            sla_breached: t.first_response_breached || t.resolution_breached,
+            rating: ratings.get(&t.id).map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                created_at: rfc3339(r.created_at_ms),
+            }),
+            complaint: complaints.get(&t.id).map(complaint_view),
+            requester_id: staff.then(|| t.requester_id.clone()),
+            requester: requesters
+                .get(&t.requester_id)
+                .map(|u| helpdesk::masking::email(u.email.as_str())),
+            assignee_id: if staff { t.assignee_id.clone() } else { None },
+            group_id: if staff { t.group_id.clone() } else { None },
+            tags: staff.then(|| t.tag_list()),
+            messages: None,
+            attachments: None,
+            sla: None,
+            events: None,
+        })
+        .collect())
+}
+
 /// A ticket as `staff` or its requester may see it.
 pub async fn view(
     state: &AppState,
@@ -326,6 +382,11 @@ pub async fn view(
     detail: Detail,
     lang: Lang,
 ) -> Result<TicketView, ApiError> {
+    if detail == Detail::Line {
+        return Ok(line_views(state, std::slice::from_ref(t), staff)
+            .await?
+            .remove(0));
+    }
     let requester = if staff {
         state
             .db
@@ -781,7 +842,6 @@ pub async fn page(
         (status = 422, description = "`invalid_field`", body = crate::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
-    lang: Lang,
     current: CurrentSession,
     Query(q): Query<TicketQuery>,
 ) -> Result<ApiJson<TicketList>, ApiError> {
@@ -789,18 +849,16 @@ pub async fn list(
     let filter = filter_of(&q, &current, staff)?;
     let limit = page_size(q.limit.as_deref())?;
     let (rows, next_cursor) = page(&state, &filter, limit).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for t in &rows {
-        items.push(view(&state, t, staff, Detail::Line, lang).await?);
-    }
+    let items = line_views(&state, &rows, staff).await?;
     if staff && !items.is_empty() {
         state
-            .db
+            .desk
             .audit(
-                &format!("user:{}", current.user.id),
+                &state.db,
+                format!("user:{}", current.user.id),
                 "tickets.listed",
-                "tickets",
-                &serde_json::json!({"shown": items.len()}).to_string(),
+                "tickets".into(),
+                serde_json::json!({"shown": items.len()}).to_string(),
             )
             .await?;
     }
@@ -1328,12 +1386,13 @@ pub async fn raise_complaint(
     );
     // A complaint changes no clock and no status: it is appended, whatever the ticket's state.
     let written = state
-        .db
-        .append_to_ticket(
-            &[],
-            &[event],
-            Some(&store::helpdesk::Also::InsertComplaint(complaint)),
-            &mails,
+        .desk
+        .append(
+            &state.db,
+            Vec::new(),
+            vec![event],
+            Some(store::helpdesk::Also::InsertComplaint(complaint)),
+            mails,
         )
         .await?;
     if !written {
@@ -1417,12 +1476,13 @@ pub async fn record_rating(
         created_at_ms: now,
     };
     state
-        .db
-        .append_to_ticket(
-            &[],
-            &[event],
-            Some(&store::helpdesk::Also::UpsertRating(rating)),
-            &[],
+        .desk
+        .append(
+            &state.db,
+            Vec::new(),
+            vec![event],
+            Some(store::helpdesk::Also::UpsertRating(rating)),
+            Vec::new(),
         )
         .await?;
     Ok(())
@@ -1778,8 +1838,13 @@ pub async fn merge_tickets(
             },
         ];
         if state
-            .db
-            .update_tickets(&writes, Some((&source.id, &target.id)))
+            .desk
+            .change(
+                &state.db,
+                Vec::from(writes),
+                None,
+                Some((source.id.clone(), target.id.clone())),
+            )
             .await?
         {
             audit_view(
@@ -1834,8 +1899,15 @@ pub async fn note_viewer(
 ) -> Result<Viewers, ApiError> {
     let now = store::now_ms();
     state
-        .db
-        .touch_ticket_viewer(&t.id, &current.user.id, composing, now)
+        .desk
+        .submit(
+            &state.db,
+            store::desk::DeskWrite::Viewer {
+                ticket_id: t.id.clone(),
+                agent_id: current.user.id.clone(),
+                composing,
+            },
+        )
         .await?;
     let names = agent_names(state).await?;
     let others = state

@@ -79,7 +79,7 @@ fn queue_filter(queue: &str, user_id: &str, now_ms: i64) -> TicketFilter {
     match queue {
         "unassigned" => TicketFilter {
             unassigned: true,
-            statuses: vec!["new".into(), "open".into()],
+            statuses: active,
             order: TicketOrder::DueAsc,
             ..Default::default()
         },
@@ -364,28 +364,28 @@ async fn console_page(
     filter.after = tickets::cursor_of(q.cursor.as_deref())?;
     let (rows, next) = tickets::page(state, &filter, 50).await?;
     let names = tickets::agent_names(state).await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for t in &rows {
-        lines.push(queue_line(
-            ctx,
-            &view(state, t, true, Detail::Line, ctx.lang).await?,
-            &names,
-            now,
-        ));
-    }
+    let lines: Vec<QueueLine> = tickets::line_views(state, &rows, true)
+        .await?
+        .iter()
+        .map(|v| queue_line(ctx, v, &names, now))
+        .collect();
     if !lines.is_empty() {
         state
-            .db
+            .desk
             .audit(
-                &format!("user:{}", current.user.id),
+                &state.db,
+                format!("user:{}", current.user.id),
                 "tickets.listed",
-                "tickets",
-                &serde_json::json!({"queue": queue, "shown": lines.len()}).to_string(),
+                "tickets".into(),
+                serde_json::json!({"queue": queue, "shown": lines.len()}).to_string(),
             )
             .await?;
     }
-    let loads = state.db.agent_loads().await?;
     let agent = state.db.agent(&current.user.id).await?;
+    let load = match &agent {
+        Some(a) => state.db.agent_load(&a.user_id).await?,
+        None => 0,
+    };
     let presences = ["online", "away", "offline"]
         .iter()
         .map(|p| Choice {
@@ -396,10 +396,7 @@ async fn console_page(
         .collect();
     let page = ConsolePage {
         ctx,
-        agent: agent.map(|a| {
-            let load = loads.get(&a.user_id).copied().unwrap_or(0);
-            (a.display_name, a.presence, load, a.capacity)
-        }),
+        agent: agent.map(|a| (a.display_name, a.presence, load, a.capacity)),
         presences,
         tabs,
         queue,
@@ -682,6 +679,8 @@ struct TicketPage<'a> {
     assignee: String,
     tags: String,
     reference: Option<String>,
+    /// The activity entry the ticket is about, as the customer's history shows it.
+    linked: Option<super::activity::ActivityLine>,
     merged_into: Option<String>,
     updated_ms: i64,
     clocks: Vec<ClockLine>,
@@ -900,6 +899,12 @@ async fn ticket_page(
         badges.push((ctx.t("agent.cust.unverified"), "warn"));
     }
     let groups = state.db.support_groups().await?;
+    let linked = match v.reference.as_deref() {
+        Some(r) => crate::api::activity::entry(state, &t.requester_id, r, ctx.lang)
+            .await?
+            .map(|item| super::activity::line(ctx, item)),
+        None => None,
+    };
     let (status_word, badge) = status_label(ctx, &v.status);
     let sla = v.sla.as_ref();
     let page = TicketPage {
@@ -926,6 +931,7 @@ async fn ticket_page(
             .unwrap_or_else(|| ctx.t("agent.nobody").to_owned()),
         tags: v.tags.clone().unwrap_or_default().join(", "),
         reference: v.reference.clone(),
+        linked,
         merged_into: v.merged_into.clone(),
         updated_ms: t.updated_at_ms,
         clocks: sla

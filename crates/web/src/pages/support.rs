@@ -232,13 +232,11 @@ async fn support_page(
             100,
         )
         .await?;
-    let mut tickets = Vec::with_capacity(rows.len());
-    for t in &rows {
-        tickets.push(ticket_line(
-            ctx,
-            &view(state, t, false, Detail::Line, ctx.lang).await?,
-        ));
-    }
+    let tickets: Vec<TicketLine> = tickets::line_views(state, &rows, false)
+        .await?
+        .iter()
+        .map(|v| ticket_line(ctx, v))
+        .collect();
     let entry = match reference.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => crate::api::activity::entry(state, &current.user.id, r, ctx.lang)
             .await?

@@ -131,6 +131,7 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("agent.customer", "Customer", "客户信息"),
     ("agent.customer.masked", "Personal data is masked; every view of it is recorded.", "个人信息已脱敏显示；每次查看都会被记录。"),
     ("agent.customer.activity", "Recent activity", "最近交易"),
+    ("agent.customer.linked", "The entry this ticket is about", "工单关联的交易记录"),
     ("agent.customer.no_activity", "No money movements yet.", "暂无资金记录。"),
     ("agent.customer.tickets", "Other open tickets", "其他未完成工单"),
     ("agent.customer.no_tickets", "None.", "无。"),
