@@ -15,6 +15,7 @@
 pub mod attachments;
 pub mod business;
 pub mod change;
+pub mod cti;
 pub mod macros;
 pub mod masking;
 pub mod routing;

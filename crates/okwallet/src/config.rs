@@ -62,6 +62,8 @@ pub struct Config {
     pub helpcenter: FileHelpcenterConfig,
     /// The help desk (`[helpdesk]`), checked.
     pub helpdesk: FileHelpdeskConfig,
+    /// Live support (`[live]`, with `OKWALLET_CTI_SECRET` laid over it).
+    pub live: FileLiveConfig,
 }
 
 impl Config {
@@ -136,6 +138,45 @@ pub struct FileConfig {
     pub helpcenter: FileHelpcenterConfig,
     #[serde(default)]
     pub helpdesk: FileHelpdeskConfig,
+    #[serde(default)]
+    pub live: FileLiveConfig,
+}
+
+/// `[live]`: live support's connections to the outside.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLiveConfig {
+    /// The secret the PBX signs its call events with (HMAC-SHA-256); without it
+    /// `POST /api/v1/cti/events` is off. At least 16 characters.
+    pub cti_secret: Option<String>,
+}
+
+impl fmt::Debug for FileLiveConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileLiveConfig")
+            .field(
+                "cti_secret",
+                &self.cti_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl FileLiveConfig {
+    /// `OKWALLET_CTI_SECRET` over the file, checked.
+    pub fn settled(mut self) -> Result<FileLiveConfig, ConfigError> {
+        if let Ok(v) = std::env::var("OKWALLET_CTI_SECRET") {
+            self.cti_secret = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+        if let Some(secret) = &self.cti_secret {
+            if secret.chars().count() < 16 {
+                return Err(ConfigError(
+                    "live.cti_secret: at least 16 characters (the value is not shown)".into(),
+                ));
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// `[helpdesk]`: tickets' lifecycle, complaints and SLA warnings.
@@ -564,6 +605,7 @@ mod tests {
             payments: FilePaymentsConfig::default(),
             helpcenter: FileHelpcenterConfig::default(),
             helpdesk: FileHelpdeskConfig::default(),
+            live: FileLiveConfig::default(),
             chains: vec![FileChain {
                 id: "ethereum".into(),
                 kind: "evm".into(),

@@ -399,6 +399,7 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Result<Config, ConfigError> {
         payments: payments_config(file.payments)?,
         helpcenter: file.helpcenter.settled()?,
         helpdesk: file.helpdesk.settled()?,
+        live: file.live.settled()?,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod factors;
 pub mod helpcenter;
 pub mod helpdesk;
 pub mod journal;
+pub mod live;
 pub mod movements;
 pub mod outbox;
 pub mod passkeys;
@@ -100,6 +101,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "helpdesk",
         include_str!("../migrations/0010_helpdesk.sql"),
     ),
+    (11, "live", include_str!("../migrations/0011_live.sql")),
 ];
 
 /// The newest schema version this build knows.

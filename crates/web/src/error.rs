@@ -132,6 +132,17 @@ pub enum Reason {
     TicketRefused(TicketRefusal),
     /// Staff tools show other people's data: they need a confirmed second factor.
     SecondFactorRequired,
+    /// The code typed for a verification request is not the one the customer's app shows.
+    VerificationCodeWrong { attempts_left: i64 },
+    /// The verification request is no longer waiting for a code (verified, failed after too
+    /// many wrong codes, cancelled, or expired).
+    VerificationNotPending,
+    /// A signed request (the PBX's call events) has no valid signature.
+    InvalidSignature,
+    /// A signed request's timestamp is outside the replay window.
+    SignatureExpired,
+    /// Not a phone number (E.164, or a national number of the default country).
+    InvalidPhone,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -298,6 +309,11 @@ impl Reason {
             Reason::RecipientNotFound => "recipient_not_found",
             Reason::TicketRefused(r) => r.code(),
             Reason::SecondFactorRequired => "second_factor_required",
+            Reason::VerificationCodeWrong { .. } => "verification_code_wrong",
+            Reason::VerificationNotPending => "verification_not_pending",
+            Reason::InvalidSignature => "invalid_signature",
+            Reason::SignatureExpired => "signature_expired",
+            Reason::InvalidPhone => "invalid_phone",
             Reason::Internal => "internal_error",
         }
     }
@@ -356,6 +372,11 @@ impl Reason {
             Reason::RecipientNotFound => StatusCode::UNPROCESSABLE_ENTITY,
             Reason::TicketRefused(r) => r.status(),
             Reason::SecondFactorRequired => StatusCode::FORBIDDEN,
+            Reason::VerificationCodeWrong { .. } | Reason::InvalidPhone => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Reason::VerificationNotPending => StatusCode::CONFLICT,
+            Reason::InvalidSignature | Reason::SignatureExpired => StatusCode::UNAUTHORIZED,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
             Reason::EmailAlreadyVerified => StatusCode::CONFLICT,
@@ -605,6 +626,56 @@ impl Reason {
                 }
             }
             Reason::TicketRefused(r) => r.texts(),
+            Reason::VerificationCodeWrong { attempts_left } => Texts {
+                en: text(
+                    "Wrong code",
+                    format!("That is not the code the customer's app shows. Ask them to read it again. Tries left: {attempts_left}."),
+                ),
+                zh_cn: text(
+                    "验证码不正确",
+                    format!("这不是客户应用中显示的验证码，请让客户再读一遍。剩余尝试次数：{attempts_left}。"),
+                ),
+            },
+            Reason::VerificationNotPending => Texts {
+                en: text(
+                    "Verification no longer open",
+                    "This verification request is no longer waiting for a code: it was verified, cancelled, failed after too many wrong codes, or expired. Start a new one if needed.",
+                ),
+                zh_cn: text(
+                    "验证请求已结束",
+                    "该验证请求已不再等待验证码：已验证、已取消、因错误次数过多而失败或已过期。如有需要请重新发起。",
+                ),
+            },
+            Reason::InvalidSignature => Texts {
+                en: text(
+                    "Invalid signature",
+                    "The request must carry X-Okwallet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA-256 of \"<t>.<body>\"> made with the shared secret.",
+                ),
+                zh_cn: text(
+                    "签名无效",
+                    "请求须携带 X-Okwallet-Signature: t=<Unix 秒>,v1=<用共享密钥对 \"<t>.<body>\" 计算的 HMAC-SHA-256 十六进制值>。",
+                ),
+            },
+            Reason::SignatureExpired => Texts {
+                en: text(
+                    "Signature too old",
+                    "The signature's timestamp is more than five minutes from our clock: a replayed request, or a clock that is wrong.",
+                ),
+                zh_cn: text(
+                    "签名已过期",
+                    "签名中的时间与服务器时间相差超过五分钟：可能是重放的请求，或时钟不准。",
+                ),
+            },
+            Reason::InvalidPhone => Texts {
+                en: text(
+                    "Not a phone number",
+                    "Enter the number with its country code (+86 138 0013 8000), or a national number.",
+                ),
+                zh_cn: text(
+                    "电话号码无效",
+                    "请输入带国家代码的号码（如 +86 138 0013 8000），或国内号码。",
+                ),
+            },
             Reason::SecondFactorRequired => Texts {
                 en: text(
                     "Two-step verification required",
@@ -764,6 +835,9 @@ pub struct Problem {
     /// activity history (`GET /api/v1/activity/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub movement_id: Option<String>,
+    /// For `verification_code_wrong`: how many more codes may be tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<i64>,
 }
 
 /// An error a handler returns; becomes a problem response.
@@ -840,6 +914,10 @@ impl ApiError {
             retry_after_s: self.reason.retry_after_s(),
             movement_id: match &self.reason {
                 Reason::MovementRefused { movement_id, .. } => movement_id.clone(),
+                _ => None,
+            },
+            attempts_left: match &self.reason {
+                Reason::VerificationCodeWrong { attempts_left } => Some(*attempts_left),
                 _ => None,
             },
         }

@@ -83,6 +83,8 @@ pub struct Settings {
     pub allow_private_webhooks: bool,
     /// The help desk's settings.
     pub desk: desk::DeskSettings,
+    /// The secret the PBX signs call events with; `None`: `POST /api/v1/cti/events` is off.
+    pub cti_secret: Option<String>,
 }
 
 impl Settings {
@@ -111,6 +113,7 @@ impl Default for Settings {
             secret_key: identity::sealed::SecretKey::generate(),
             allow_private_webhooks: false,
             desk: desk::DeskSettings::default(),
+            cti_secret: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod health;
 pub mod help;
 pub mod help_admin;
 pub mod helpdesk;
+pub mod live;
 pub mod me;
 pub mod merchant;
 pub mod moves;
@@ -52,4 +53,5 @@ pub fn router() -> Router<AppState> {
         .merge(help_admin::router())
         .merge(tickets::router())
         .merge(helpdesk::router())
+        .merge(live::router())
 }

@@ -7,6 +7,7 @@ mod desk_pages;
 mod help;
 pub(crate) mod help_pages;
 pub(crate) mod helpdesk;
+mod live;
 pub(crate) mod mail;
 mod moves;
 pub(crate) mod pages;
@@ -26,6 +27,9 @@ use store::writer::{Ledger, SubmitError};
 use testkit::{both_backends, TestDb};
 use tokio::sync::oneshot;
 use web::{ApiError, ApiJson, AppState, Metrics};
+
+/// The secret the test server shares with its "PBX".
+pub const CTI_SECRET: &str = "test-cti-secret-0123456789";
 
 /// A running server and what it runs on. Dropping it stops the server and drops the database.
 struct App {
@@ -98,6 +102,7 @@ impl App {
         ));
         let settings = web::Settings {
             allow_private_webhooks: true,
+            cti_secret: Some(CTI_SECRET.to_owned()),
             ..Default::default()
         };
         payments::webhook::spawn_deliverer(
