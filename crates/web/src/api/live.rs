@@ -126,6 +126,10 @@ pub struct MyVerification {
     pub expires_at: String,
     pub verified_at: Option<String>,
     pub valid_until: Option<String>,
+    /// For the pages: until when the box means something (the code's expiry, or the end of
+    /// the verified half hour).
+    #[serde(skip)]
+    pub shown_until_ms: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -291,6 +295,7 @@ pub async fn current_for(
             expires_at: rfc3339(v.expires_at_ms),
             verified_at: v.verified_at_ms.map(rfc3339),
             valid_until: v.valid_until_ms.map(rfc3339),
+            shown_until_ms: v.valid_until_ms.unwrap_or(v.expires_at_ms),
         });
     }
     Ok(items)

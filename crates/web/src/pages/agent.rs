@@ -28,6 +28,7 @@ use crate::api::tickets::{
     raise_complaint, render_macro, view, BulkUpdate, CreateTicket, Detail, NewMessage,
     TicketUpdate, TicketView,
 };
+use crate::auth::RequestOrigin;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -42,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/agent/tickets/{id}/fields", post(fields))
         .route("/agent/tickets/{id}/merge", post(merge))
         .route("/agent/tickets/{id}/escalate", post(escalate))
+        .route("/agent/tickets/{id}/verify", post(verify_start))
+        .route("/agent/tickets/{id}/verify/code", post(verify_code))
         .route("/agent/tickets/{id}/viewing", post(viewing))
         .route("/agent/tickets/{id}/files/{file}", get(download))
 }
@@ -701,6 +704,10 @@ struct TicketPage<'a> {
     agents: Vec<Choice>,
     groups: Vec<Choice>,
     complaint: Option<(String, String)>,
+    /// This agent's latest verification of the customer, while it still means something.
+    verification: Option<VerifyLine>,
+    /// Only agents (who have a name and badge to show) can ask a customer to verify.
+    can_verify: bool,
     /// Someone changed the ticket after this page was loaded: the draft waits for a second
     /// look.
     stale: bool,
@@ -713,6 +720,15 @@ struct TicketQuery {
     #[serde(rename = "macro")]
     macro_id: Option<String>,
     done: Option<String>,
+}
+
+/// A verification request beside the ticket: pending (waiting for the code, since `when`) or
+/// verified (at `when`).
+struct VerifyLine {
+    id: String,
+    state: String,
+    attempts_left: i64,
+    when: String,
 }
 
 /// What the page holds besides the ticket: a draft, a refusal, a warning.
@@ -861,6 +877,22 @@ async fn ticket_page(
     let names = tickets::agent_names(state).await?;
     let ctx_data = customer_context(state, current, &t.requester_id, ctx.lang).await?;
     let viewers = note_viewer(state, current, &t, false).await?;
+    let can_verify = state.db.agent(&current.user.id).await?.is_some();
+    let verification = state
+        .db
+        .verifications_by(&current.user.id, &t.requester_id, 1)
+        .await?
+        .into_iter()
+        .find(|v| {
+            (v.state == "pending" && v.expires_at_ms > now)
+                || (v.state == "verified" && v.valid_until_ms.is_some_and(|u| u > now))
+        })
+        .map(|v| VerifyLine {
+            when: super::security::page_time(v.verified_at_ms.unwrap_or(v.created_at_ms)),
+            attempts_left: (store::live::VERIFICATION_ATTEMPTS_MAX - v.attempts).max(0),
+            id: v.id,
+            state: v.state,
+        });
     let macros_rows = state.db.macros().await?;
     let chosen_macro = extras.macro_id.clone().unwrap_or_default();
     let (draft, macro_actions) = match (&extras.draft, extras.macro_id.as_deref()) {
@@ -1040,6 +1072,8 @@ async fn ticket_page(
                 c.reason.clone(),
             )
         }),
+        verification,
+        can_verify,
         stale: extras.stale,
         notice: extras.notice,
         error: extras.error.clone(),
@@ -1065,6 +1099,8 @@ async fn ticket(
         "note" => ctx.t("agent.notice.note").to_owned(),
         "merged" => ctx.t("agent.notice.merged").to_owned(),
         "escalated" => ctx.t("agent.notice.escalated").to_owned(),
+        "verify_started" => ctx.t("agent.notice.verify_started").to_owned(),
+        "verified" => ctx.t("agent.notice.verified").to_owned(),
         _ => ctx.t("agent.notice.done").to_owned(),
     });
     let extras = Extras {
@@ -1309,6 +1345,86 @@ async fn escalate(
         &current,
         &id,
         "escalated",
+        outcome,
+        Extras::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct VerifyStartForm {}
+
+/// "Ask the customer to verify": their app shows a code (and this agent's name and badge).
+async fn verify_start(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<VerifyStartForm>,
+) -> Response {
+    let (ctx, current, _) = match console_form(&state, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let outcome = async {
+        let (t, staff) = tickets::visible(&state, &current, &id).await?;
+        if !staff {
+            return Err(ApiError::not_found());
+        }
+        crate::api::live::start(
+            &state,
+            &current,
+            &t.requester_id,
+            format!("ticket:{}", t.id),
+        )
+        .await
+        .map(|_| ())
+    }
+    .await;
+    after(
+        &state,
+        &ctx,
+        &current,
+        &id,
+        "verify_started",
+        outcome,
+        Extras::default(),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct VerifyCodeForm {
+    verification: String,
+    code: String,
+}
+
+/// The code the customer read out.
+async fn verify_code(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RequestOrigin(origin): RequestOrigin,
+    form: CsrfForm<VerifyCodeForm>,
+) -> Response {
+    let (ctx, current, form) = match console_form(&state, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let outcome = async {
+        let (t, staff) = tickets::visible(&state, &current, &id).await?;
+        let v = state.db.verification(&form.verification).await?;
+        if !staff || v.is_none_or(|v| v.customer_id != t.requester_id) {
+            return Err(ApiError::not_found());
+        }
+        crate::api::live::try_code(&state, &current, &origin, &form.verification, &form.code)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(
+        &state,
+        &ctx,
+        &current,
+        &id,
+        "verified",
         outcome,
         Extras::default(),
     )

@@ -24,6 +24,7 @@ pub mod supervisor;
 pub mod support;
 mod texts;
 mod texts_desk;
+mod texts_live;
 mod texts_supervisor;
 pub mod wallet;
 

@@ -195,6 +195,16 @@ struct SupportPage<'a> {
     /// The activity entry the new ticket is about.
     reference: Option<super::activity::ActivityLine>,
     error: Option<String>,
+    /// Agents verifying the customer now, and those who did in the last half hour.
+    verifications: Vec<VerifyBox>,
+}
+
+/// One verification on the customer's screen.
+struct VerifyBox {
+    id: String,
+    code: Option<String>,
+    agent: crate::api::live::AgentBadge,
+    until: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,6 +247,16 @@ async fn support_page(
         .iter()
         .map(|v| ticket_line(ctx, v))
         .collect();
+    let verifications = crate::api::live::current_for(state, &current.user.id, ctx.lang)
+        .await?
+        .into_iter()
+        .map(|v| VerifyBox {
+            until: super::security::page_time(v.shown_until_ms),
+            id: v.id,
+            code: v.code,
+            agent: v.agent,
+        })
+        .collect();
     let entry = match reference.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => crate::api::activity::entry(state, &current.user.id, r, ctx.lang)
             .await?
@@ -262,6 +282,7 @@ async fn support_page(
             body: draft.1.to_owned(),
             reference: entry,
             error,
+            verifications,
         },
     ))
 }

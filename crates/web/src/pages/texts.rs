@@ -766,6 +766,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .iter()
         .chain(super::texts_desk::TEXTS)
         .chain(super::texts_supervisor::TEXTS)
+        .chain(super::texts_live::TEXTS)
 }
 
 fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {

@@ -952,3 +952,152 @@ both_backends!(
         );
     }
 );
+
+/// The text between `start` and the next `<` after it.
+fn between<'a>(body: &'a str, start: &str) -> &'a str {
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {body}"))
+        + start.len();
+    &body[at..at + body[at..].find('<').unwrap()]
+}
+
+both_backends!(
+    verification_through_the_pages_from_the_console_to_the_customers_screen,
+    |backend| async move {
+        use crate::accounts::STRONG;
+        use crate::pages::Browser;
+
+        let app = App::spawn(backend).await;
+        let (_, admin) = staff(&app, "admin@example.com", identity::Role::Admin).await;
+        app.desk_group(&admin, "general").await;
+        let mut agent =
+            crate::help_pages::staff(&app, "agent@example.com", identity::Role::Agent).await;
+        let agent_id = app
+            .state
+            .db
+            .user_by_email(&identity::Email::parse("agent@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        json_of(
+            app.put_json(
+                &format!("/api/v1/admin/agents/{agent_id}"),
+                json!({"display_name": "李娜", "group_id": "general", "capacity": 5,
+                       "languages": ["zh-CN", "en"]}),
+                &admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let (_, gina_token) = app.customer("gina@example.com").await;
+        let mut gina = Browser::new(&app);
+        assert_eq!(gina.log_in("gina@example.com", STRONG).await.status, 303);
+        let ticket = app.open_ticket(&gina_token, "Is this call real?").await;
+
+        let support = gina.get("/support").await;
+        assert!(
+            support.body.contains("data-verify-none"),
+            "{}",
+            support.body
+        );
+
+        let page = agent.get(&format!("/agent/tickets/{ticket}")).await;
+        assert!(
+            page.body
+                .contains(&format!("action=\"/agent/tickets/{ticket}/verify\"")),
+            "{}",
+            page.body
+        );
+        let started = agent
+            .submit(
+                &format!("/agent/tickets/{ticket}"),
+                &format!("/agent/tickets/{ticket}/verify"),
+                &[],
+            )
+            .await;
+        assert_eq!(started.status, 303, "{}", started.body);
+        let page = agent.get(&format!("/agent/tickets/{ticket}")).await;
+        assert!(
+            page.body.contains("data-verify-state=\"pending\""),
+            "{}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("data-code"),
+            "the console never shows the code"
+        );
+        let verification = between(&page.body, "name=\"verification\" value=\"")
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+
+        let support = gina.get("/support").await;
+        assert!(
+            support.body.contains("data-state=\"pending\""),
+            "{}",
+            support.body
+        );
+        assert!(support.body.contains("李娜"));
+        let code = between(&support.body, "data-code>").to_owned();
+        assert_eq!(code.len(), 6, "{code}");
+
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let refused = agent
+            .submit(
+                &format!("/agent/tickets/{ticket}"),
+                &format!("/agent/tickets/{ticket}/verify/code"),
+                &[("verification", &verification), ("code", wrong)],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(
+            refused.body.contains("Tries left: 4") || refused.body.contains("剩余尝试次数：4"),
+            "{}",
+            refused.body
+        );
+
+        let done = agent
+            .submit(
+                &format!("/agent/tickets/{ticket}"),
+                &format!("/agent/tickets/{ticket}/verify/code"),
+                &[("verification", &verification), ("code", &code)],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let page = agent
+            .get(&format!("/agent/tickets/{ticket}?done=verified"))
+            .await;
+        assert!(page.body.contains("data-verified"), "{}", page.body);
+
+        let support = gina.get("/support").await;
+        assert!(
+            support.body.contains("data-state=\"verified\""),
+            "{}",
+            support.body
+        );
+        let badge = app.state.db.agent_badge(&agent_id).await.unwrap().unwrap();
+        assert_eq!(between(&support.body, "data-agent-badge>"), badge);
+        assert_eq!(between(&support.body, "data-agent-name>"), "李娜");
+
+        // A verification of another customer cannot be answered from this ticket.
+        let (_, hal_token) = app.customer("hal@example.com").await;
+        let other_ticket = app.open_ticket(&hal_token, "Other").await;
+        let r = agent
+            .submit(
+                &format!("/agent/tickets/{other_ticket}"),
+                &format!("/agent/tickets/{other_ticket}/verify/code"),
+                &[("verification", &verification), ("code", &code)],
+            )
+            .await;
+        assert_eq!(r.status, 404);
+        // Without the CSRF token nothing happens.
+        let r = agent
+            .post(&format!("/agent/tickets/{ticket}/verify"), &[])
+            .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+);
