@@ -3,9 +3,11 @@
 //! arithmetic those clocks stand on ([`business`]), and which agent a new ticket goes to
 //! ([`routing`]); what a reply or an edit does to a ticket's status, fields and history
 //! ([`change`]); agents' canned replies and their actions ([`macros`]), what agents see of a
-//! customer's personal data ([`masking`]), and which files a ticket accepts and how they are
-//! served ([`attachments`]); the supervisors' figures — volumes, response and resolution times,
-//! SLA compliance, satisfaction, backlog by day — and their CSV ([`stats`]).
+//! customer's personal data ([`masking`]), the recovery phrases, private keys, one-time codes
+//! and card numbers hidden from every message before it is stored ([`secrets`]), and which
+//! files a ticket accepts and how they are served ([`attachments`]); the supervisors' figures
+//! — volumes, response and resolution times, SLA compliance, satisfaction, backlog by day —
+//! and their CSV ([`stats`]).
 //!
 //! This crate never does I/O: no SQL, no HTTP, no async, and it never reads the clock — every
 //! function that needs "now" takes it as an argument, so every answer can be replayed. Business
@@ -19,6 +21,7 @@ pub mod cti;
 pub mod macros;
 pub mod masking;
 pub mod routing;
+pub mod secrets;
 pub mod sla;
 pub mod stats;
 pub mod ticket;

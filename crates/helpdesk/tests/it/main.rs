@@ -7,6 +7,7 @@ mod change;
 mod macros;
 mod masking;
 mod routing;
+mod secrets;
 mod sla;
 mod stats;
 
