@@ -78,6 +78,28 @@ impl Db {
         Ok(id)
     }
 
+    /// Whether this exact event (actor, action, subject, detail) was recorded before.
+    pub async fn audit_recorded(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> anyhow::Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM audit_events WHERE subject = $1 AND actor = $2 \
+             AND action = $3 AND detail = $4 LIMIT 1",
+        )
+        .bind(subject)
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .fetch_optional(self.pool())
+        .await
+        .context("while looking for an audit event")?;
+        Ok(row.is_some())
+    }
+
     /// Audit events about a subject, oldest first.
     pub async fn audit_events_for(&self, subject: &str) -> anyhow::Result<Vec<AuditEvent>> {
         let rows = sqlx::query(

@@ -294,6 +294,26 @@ pub async fn customer_context(
     customer_id: &str,
     lang: Lang,
 ) -> Result<CustomerContext, ApiError> {
+    let context = unaudited_context(state, current, customer_id, lang).await?;
+    audit_view(
+        state,
+        current,
+        "customer.viewed",
+        &context.id,
+        serde_json::json!({"what": "context"}),
+    )
+    .await?;
+    Ok(context)
+}
+
+/// The customer context; the caller writes the audit row (see `live::pops_for`, which
+/// records one per call rather than one per refresh).
+pub async fn unaudited_context(
+    state: &AppState,
+    current: &CurrentSession,
+    customer_id: &str,
+    lang: Lang,
+) -> Result<CustomerContext, ApiError> {
     require_staff(state, current).await?;
     let user = state
         .db
@@ -344,14 +364,6 @@ pub async fn customer_context(
         )
         .await?;
     let open_tickets = crate::api::tickets::line_views(state, &tickets, true).await?;
-    audit_view(
-        state,
-        current,
-        "customer.viewed",
-        &user.id,
-        serde_json::json!({"what": "context"}),
-    )
-    .await?;
     Ok(CustomerContext {
         id: user.id.clone(),
         email: helpdesk::masking::email(user.email.as_str()),

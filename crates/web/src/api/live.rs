@@ -38,7 +38,7 @@ use store::live::{BlockedNumber, CallFilter, CallRow, CodeOutcome, CtiEventRow, 
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::help::{invalid, missing};
-use crate::api::helpdesk::{customer_context, require_supervisor, CustomerContext};
+use crate::api::helpdesk::{require_supervisor, unaudited_context, CustomerContext};
 use crate::api::sessions::rfc3339;
 use crate::api::tickets::{audit_view, require_staff};
 use crate::auth::{CurrentSession, RequestOrigin};
@@ -985,7 +985,8 @@ pub struct ScreenPops {
     pub items: Vec<ScreenPop>,
 }
 
-/// The calls the caller answered and still has, each with the caller's account.
+/// The calls the caller answered and still has, each with the caller's account. The view of
+/// the account is audited once per call and agent, however often the console refreshes.
 pub async fn pops_for(
     state: &AppState,
     current: &CurrentSession,
@@ -995,7 +996,24 @@ pub async fn pops_for(
     let mut items = Vec::new();
     for call in state.db.live_calls_of(&current.user.id).await? {
         let customer = match &call.customer_id {
-            Some(id) => Some(customer_context(state, current, id, lang).await?),
+            Some(id) => {
+                let context = unaudited_context(state, current, id, lang).await?;
+                let actor = format!("user:{}", current.user.id);
+                let subject = format!("user:{id}");
+                let detail =
+                    serde_json::json!({"what": "screen_pop", "call": call.call_id}).to_string();
+                if !state
+                    .db
+                    .audit_recorded(&actor, "customer.viewed", &subject, &detail)
+                    .await?
+                {
+                    state
+                        .desk
+                        .audit(&state.db, actor, "customer.viewed", subject, detail)
+                        .await?;
+                }
+                Some(context)
+            }
             None => None,
         };
         items.push(ScreenPop {

@@ -44,6 +44,9 @@ pub fn router() -> Router<AppState> {
         .route("/agent/tickets/{id}/merge", post(merge))
         .route("/agent/tickets/{id}/escalate", post(escalate))
         .route("/agent/tickets/{id}/verify", post(verify_start))
+        .route("/agent/calls", get(call_log))
+        .route("/agent/calls/{id}/called-back", post(called_back))
+        .route("/agent/calls/{id}/ticket", post(ticket_for_call))
         .route("/agent/tickets/{id}/verify/code", post(verify_code))
         .route("/agent/tickets/{id}/viewing", post(viewing))
         .route("/agent/tickets/{id}/files/{file}", get(download))
@@ -248,6 +251,10 @@ struct ConsolePage<'a> {
     lines: Vec<QueueLine>,
     next_href: Option<String>,
     complaints_open: i64,
+    /// Calls on this agent's line now (the screen pop).
+    pops: Vec<PopLine>,
+    /// Missed calls nobody returned yet.
+    to_call_back: usize,
     statuses: Vec<Choice>,
     priorities: Vec<Choice>,
     agents: Vec<Choice>,
@@ -406,6 +413,12 @@ async fn console_page(
         lines,
         next_href: next.map(|c| format!("/agent?queue={queue}&cursor={}", percent_encode(&c))),
         complaints_open: counts.complaints_open,
+        pops: pop_lines(state, ctx, current).await?,
+        to_call_back: state
+            .db
+            .calls(store::live::CallFilter::ToCallBack, 200)
+            .await?
+            .len(),
         statuses: status_choices(ctx, true, ""),
         priorities: priority_choices(ctx, true, ""),
         agents: agent_choices(state, ctx, Some("")).await?,
@@ -722,6 +735,85 @@ struct TicketQuery {
     done: Option<String>,
 }
 
+/// The customer's security state as the console's badges: (label, kind).
+pub fn security_badges(
+    ctx: &PageCtx,
+    sec: &crate::api::helpdesk::SecurityState,
+) -> Vec<(&'static str, &'static str)> {
+    let mut badges: Vec<(&'static str, &'static str)> = Vec::new();
+    if sec.frozen {
+        badges.push((ctx.t("agent.cust.frozen"), "danger"));
+    }
+    if sec.locked_for_s.is_some() {
+        badges.push((ctx.t("agent.cust.locked"), "danger"));
+    }
+    if sec.withdrawals_locked_until.is_some() {
+        badges.push((ctx.t("agent.cust.withdrawals_locked"), "warn"));
+    }
+    badges.push(if sec.totp || sec.passkeys > 0 {
+        (ctx.t("agent.cust.second_factor"), "ok")
+    } else {
+        (ctx.t("agent.cust.no_second_factor"), "warn")
+    });
+    badges.push(if sec.anti_phishing_code_set {
+        (ctx.t("agent.cust.apc"), "ok")
+    } else {
+        (ctx.t("agent.cust.no_apc"), "warn")
+    });
+    if !sec.email_verified {
+        badges.push((ctx.t("agent.cust.unverified"), "warn"));
+    }
+    badges
+}
+
+/// A call on the agent's line, as the console pops it.
+struct PopLine {
+    call_id: String,
+    /// The caller's number, masked.
+    number: String,
+    since: String,
+    customer: Option<PopCustomer>,
+}
+
+struct PopCustomer {
+    email: String,
+    badges: Vec<(&'static str, &'static str)>,
+    /// (id, number, subject)
+    tickets: Vec<(String, i64, String)>,
+}
+
+/// The screen pop: the calls the agent has now, with who is calling.
+async fn pop_lines(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &crate::auth::CurrentSession,
+) -> Result<Vec<PopLine>, ApiError> {
+    Ok(crate::api::live::pops_for(state, current, ctx.lang)
+        .await?
+        .into_iter()
+        .map(|p| PopLine {
+            number: helpdesk::masking::phone(&p.call.number),
+            since: p
+                .call
+                .answered_at
+                .as_deref()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(|t| super::security::page_time(t.as_millisecond()))
+                .unwrap_or_default(),
+            call_id: p.call.call_id,
+            customer: p.customer.map(|c| PopCustomer {
+                email: c.email.clone(),
+                badges: security_badges(ctx, &c.security),
+                tickets: c
+                    .open_tickets
+                    .iter()
+                    .map(|t| (t.id.clone(), t.number, t.subject.clone()))
+                    .collect(),
+            }),
+        })
+        .collect())
+}
+
 /// A verification request beside the ticket: pending (waiting for the code, since `when`) or
 /// verified (at `when`).
 struct VerifyLine {
@@ -906,30 +998,7 @@ async fn ticket_page(
         }
         _ => (String::new(), Vec::new()),
     };
-    let sec = &ctx_data.security;
-    let mut badges: Vec<(&'static str, &'static str)> = Vec::new();
-    if sec.frozen {
-        badges.push((ctx.t("agent.cust.frozen"), "danger"));
-    }
-    if sec.locked_for_s.is_some() {
-        badges.push((ctx.t("agent.cust.locked"), "danger"));
-    }
-    if sec.withdrawals_locked_until.is_some() {
-        badges.push((ctx.t("agent.cust.withdrawals_locked"), "warn"));
-    }
-    badges.push(if sec.totp || sec.passkeys > 0 {
-        (ctx.t("agent.cust.second_factor"), "ok")
-    } else {
-        (ctx.t("agent.cust.no_second_factor"), "warn")
-    });
-    badges.push(if sec.anti_phishing_code_set {
-        (ctx.t("agent.cust.apc"), "ok")
-    } else {
-        (ctx.t("agent.cust.no_apc"), "warn")
-    });
-    if !sec.email_verified {
-        badges.push((ctx.t("agent.cust.unverified"), "warn"));
-    }
+    let badges = security_badges(ctx, &ctx_data.security);
     let groups = state.db.support_groups().await?;
     let linked = match v.reference.as_deref() {
         Some(r) => crate::api::activity::entry(state, &t.requester_id, r, ctx.lang)
@@ -1493,6 +1562,166 @@ async fn download(
     .await;
     match found {
         Ok(r) => r,
+        Err(e) if e.status() == StatusCode::NOT_FOUND => super::not_found_page(&ctx),
+        Err(e) => ctx.error(&e),
+    }
+}
+
+// --- the call log ------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "agent_calls.html")]
+struct CallsPage<'a> {
+    ctx: &'a PageCtx,
+    to_call_back: Vec<CallLine>,
+    recent: Vec<CallLine>,
+    notice: Option<String>,
+}
+
+struct CallLine {
+    call_id: String,
+    direction: &'static str,
+    /// Missed calls show the number in full: it is the one to call back.
+    number: String,
+    state: String,
+    state_label: &'static str,
+    state_badge: &'static str,
+    started: String,
+    wait_s: Option<i64>,
+    duration_s: Option<i64>,
+    customer: Option<String>,
+    called_back: Option<String>,
+}
+
+fn call_line(ctx: &PageCtx, c: &store::live::CallRow, full_number: bool) -> CallLine {
+    let v = crate::api::live::call_view(c);
+    let (state_label, state_badge) = match c.state.as_str() {
+        "ringing" => (ctx.t("calls.state.ringing"), "info"),
+        "answered" => (ctx.t("calls.state.answered"), "ok"),
+        "ended" => (ctx.t("calls.state.ended"), ""),
+        "missed" => (ctx.t("calls.state.missed"), "danger"),
+        "not_answered" => (ctx.t("calls.state.not_answered"), "warn"),
+        _ => (ctx.t("calls.state.rejected"), "warn"),
+    };
+    CallLine {
+        call_id: c.call_id.clone(),
+        direction: if c.direction == "out" {
+            ctx.t("calls.out")
+        } else {
+            ctx.t("calls.in")
+        },
+        number: if full_number {
+            v.number.clone()
+        } else {
+            helpdesk::masking::phone(&v.number)
+        },
+        state: c.state.clone(),
+        state_label,
+        state_badge,
+        started: super::security::page_time(c.started_at_ms),
+        wait_s: v.wait_s,
+        duration_s: v.duration_s,
+        customer: c.customer_id.clone(),
+        called_back: c.called_back_at_ms.map(super::security::page_time),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CallsQuery {
+    done: Option<String>,
+}
+
+/// The call log: missed calls to return first, then the latest calls.
+async fn call_log(
+    State(state): State<AppState>,
+    Query(q): Query<CallsQuery>,
+    StaffConsole { ctx, .. }: Console,
+) -> Response {
+    let page = async {
+        let missed = state
+            .db
+            .calls(store::live::CallFilter::ToCallBack, 200)
+            .await?;
+        let recent = state.db.calls(store::live::CallFilter::All, 100).await?;
+        Ok::<_, ApiError>(CallsPage {
+            ctx: &ctx,
+            to_call_back: missed.iter().map(|c| call_line(&ctx, c, true)).collect(),
+            recent: recent.iter().map(|c| call_line(&ctx, c, false)).collect(),
+            notice: q.done.map(|_| ctx.t("calls.notice.called_back").to_owned()),
+        })
+    }
+    .await;
+    match page {
+        Ok(p) => ctx.render(StatusCode::OK, &p),
+        Err(e) => ctx.error(&e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EmptyForm {}
+
+/// A missed call was returned.
+async fn called_back(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<EmptyForm>,
+) -> Response {
+    let (ctx, current, _) = match console_form(&state, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match state
+        .db
+        .mark_called_back(&id, &current.user.id, store::now_ms())
+        .await
+    {
+        Ok(_) => ctx.see_other("/agent/calls?done=called_back"),
+        Err(e) => ctx.error(&ApiError::from(e)),
+    }
+}
+
+/// A ticket for the caller on the agent's line (channel phone), opened without the agent ever
+/// seeing the caller's email address.
+async fn ticket_for_call(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CsrfForm<EmptyForm>,
+) -> Response {
+    let (ctx, current, _) = match console_form(&state, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let opened = async {
+        let call = state
+            .db
+            .call(&id)
+            .await?
+            .filter(|c| c.agent_id.as_deref() == Some(current.user.id.as_str()))
+            .ok_or_else(ApiError::not_found)?;
+        let customer_id = call.customer_id.clone().ok_or_else(ApiError::not_found)?;
+        let customer = state
+            .db
+            .user_by_id(&customer_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let asked = CreateTicket {
+            subject: ctx.t("calls.ticket_subject").to_owned(),
+            body: format!(
+                "{} {}",
+                ctx.t("calls.ticket_body"),
+                super::security::page_time(call.answered_at_ms.unwrap_or(call.started_at_ms))
+            ),
+            category: "other".to_owned(),
+            reference: None,
+            requester_email: Some(customer.email.as_str().to_owned()),
+            priority: None,
+            channel: Some("phone".to_owned()),
+        };
+        tickets::open(&state, &current, ctx.lang, asked).await
+    }
+    .await;
+    match opened {
+        Ok(o) => ctx.see_other(&format!("/agent/tickets/{}", o.ticket.id)),
         Err(e) if e.status() == StatusCode::NOT_FOUND => super::not_found_page(&ctx),
         Err(e) => ctx.error(&e),
     }

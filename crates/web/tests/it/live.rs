@@ -1101,3 +1101,156 @@ both_backends!(
         assert_eq!(r.status, 403, "{}", r.body);
     }
 );
+
+both_backends!(
+    the_console_pops_the_caller_and_keeps_the_call_log,
+    |backend| async move {
+        use crate::accounts::STRONG;
+        use crate::pages::Browser;
+
+        let app = App::spawn(backend).await;
+        let (_, admin) = staff(&app, "admin@example.com", identity::Role::Admin).await;
+        app.desk_group(&admin, "general").await;
+        let mut agent =
+            crate::help_pages::staff(&app, "agent@example.com", identity::Role::Agent).await;
+        let agent_id = app
+            .state
+            .db
+            .user_by_email(&identity::Email::parse("agent@example.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        json_of(
+            app.put_json(
+                &format!("/api/v1/admin/agents/{agent_id}"),
+                json!({"display_name": "Lee", "group_id": "general", "capacity": 5, "languages": ["en"]}),
+                &admin,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let badge = app.state.db.agent_badge(&agent_id).await.unwrap().unwrap();
+        let (ivy_id, ivy_token) = app.customer("ivy@example.com").await;
+        app.put_json(
+            "/api/v1/me/phone",
+            json!({"phone": "+44 7700 900123"}),
+            &ivy_token,
+        )
+        .await;
+        let ticket = app.open_ticket(&ivy_token, "Withdrawal stuck").await;
+        let mut ivy = Browser::new(&app);
+        assert_eq!(ivy.log_in("ivy@example.com", STRONG).await.status, 303);
+
+        let console = agent.get("/agent").await;
+        assert!(console.body.contains("data-pops=\"0\""), "{}", console.body);
+
+        let now = store::now_ms() / 1000;
+        json_of(app.cti(json!({"event": "newCall", "callId": "p-1", "from": "+447700900123", "to": "4001234567",
+                               "direction": "in", "timestamp": now - 20})).await, StatusCode::OK).await;
+        json_of(
+            app.cti(
+                json!({"event": "answer", "callId": "p-1", "user": badge, "timestamp": now - 10}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+
+        let console = agent.get("/agent").await;
+        assert!(
+            console.body.contains("data-pop=\"p-1\""),
+            "{}",
+            console.body
+        );
+        assert!(
+            !console.body.contains("ivy@example.com"),
+            "the email is masked"
+        );
+        assert!(
+            !console.body.contains("+447700900123"),
+            "the number is masked"
+        );
+        assert!(
+            console.body.contains(&format!("/agent/tickets/{ticket}")),
+            "the caller's open ticket"
+        );
+        // Refreshing the console does not write an audit row each time.
+        agent.get("/agent").await;
+        let audit = app
+            .state
+            .db
+            .audit_events_for(&format!("user:{ivy_id}"))
+            .await
+            .unwrap();
+        let pops = audit
+            .iter()
+            .filter(|a| a.detail.contains("screen_pop"))
+            .count();
+        assert_eq!(pops, 1, "{audit:?}");
+
+        // A ticket for the caller, opened from the pop.
+        let opened = agent.submit("/agent", "/agent/calls/p-1/ticket", &[]).await;
+        assert_eq!(opened.status, 303, "{}", opened.body);
+        let new_id = opened
+            .location
+            .unwrap()
+            .trim_start_matches("/agent/tickets/")
+            .to_owned();
+        let t = app.state.db.ticket(&new_id).await.unwrap().unwrap();
+        assert_eq!(
+            (t.requester_id.as_str(), t.channel.as_str()),
+            (ivy_id.as_str(), "phone")
+        );
+        // The customer sees it among their tickets.
+        assert!(ivy.get("/support").await.body.contains(&new_id));
+        // Nobody else's call: another agent cannot open a ticket from it.
+        let mut other =
+            crate::help_pages::staff(&app, "agent2@example.com", identity::Role::Agent).await;
+        assert_eq!(
+            other
+                .submit("/agent", "/agent/calls/p-1/ticket", &[])
+                .await
+                .status,
+            404
+        );
+
+        json_of(app.cti(json!({"event": "hangup", "callId": "p-1", "cause": "normalClearing", "timestamp": now})).await, StatusCode::OK).await;
+        assert!(agent.get("/agent").await.body.contains("data-pops=\"0\""));
+
+        // A missed call: listed with its full number to return, marked, gone.
+        json_of(app.cti(json!({"event": "newCall", "callId": "p-2", "from": "+8613700001111", "to": "4001234567",
+                               "direction": "in", "timestamp": now - 5})).await, StatusCode::OK).await;
+        json_of(
+            app.cti(
+                json!({"event": "hangup", "callId": "p-2", "cause": "cancel", "timestamp": now}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(agent
+            .get("/agent")
+            .await
+            .body
+            .contains("data-to-call-back=\"1\""));
+        let log = agent.get("/agent/calls").await;
+        assert_eq!(log.status, 200);
+        assert!(log.body.contains("+8613700001111"), "{}", log.body);
+        assert!(log.body.contains("data-call=\"p-1\""));
+        let marked = agent
+            .submit("/agent/calls", "/agent/calls/p-2/called-back", &[])
+            .await;
+        assert_eq!(marked.status, 303);
+        let log = agent.get("/agent/calls").await;
+        assert!(
+            !log.body.contains("data-call=\"p-2\" data-state=\"missed\""),
+            "{}",
+            log.body
+        );
+        assert!(!agent.get("/agent").await.body.contains("data-to-call-back"));
+        // Customers cannot open the call log.
+        assert_eq!(ivy.get("/agent/calls").await.status, 403);
+    }
+);
