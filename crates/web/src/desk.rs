@@ -575,6 +575,8 @@ pub struct Changed {
     pub ticket: Ticket,
     pub message: Option<TicketMessage>,
     pub emitted: Vec<Emitted>,
+    /// What was hidden from the message before it was stored (`helpdesk::secrets`).
+    pub masked: Vec<helpdesk::secrets::SecretKind>,
 }
 
 fn refusal(r: Refusal) -> ApiError {
@@ -742,6 +744,7 @@ pub async fn change_ticket(
             ticket: state.db.ticket(id).await?.unwrap_or(t),
             message,
             emitted,
+            masked: Vec::new(),
         });
     }
     Err(ApiError::service_unavailable(1))
@@ -854,7 +857,11 @@ pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Opened, ApiEr
     if let Some(agent) = assignee {
         t.assignee_id = Some(agent);
     }
-    Ok(Opened { ticket: t, first })
+    Ok(Opened {
+        ticket: t,
+        first,
+        masked: Vec::new(),
+    })
 }
 
 /// A ticket just opened, as written (its number and assignee filled in).
@@ -862,6 +869,8 @@ pub async fn open_ticket(state: &AppState, n: NewTicket) -> Result<Opened, ApiEr
 pub struct Opened {
     pub ticket: Ticket,
     pub first: TicketMessage,
+    /// What was hidden from the subject and message before they were stored.
+    pub masked: Vec<helpdesk::secrets::SecretKind>,
 }
 
 /// A support group's skills as routing reads them.

@@ -265,6 +265,10 @@ pub struct TicketView {
     pub sla: Option<SlaView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+    /// In the answer to what was just written: what was hidden from it before it was stored
+    /// (seed_phrase, private_key, one_time_code, card_number). Staff never ask for these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -370,6 +374,7 @@ pub async fn line_views(
             attachments: None,
             sla: None,
             events: None,
+            masked: Vec::new(),
         })
         .collect())
 }
@@ -504,6 +509,7 @@ pub async fn view(
         attachments,
         sla,
         events,
+        masked: Vec::new(),
     })
 }
 
@@ -609,7 +615,59 @@ pub fn view_of_opened(o: &desk::Opened) -> TicketView {
         attachments: Some(Vec::new()),
         sla: None,
         events: None,
+        masked: masked_names(&o.masked),
     }
+}
+
+/// The kinds of secret hidden, by their API names.
+pub fn masked_names(kinds: &[helpdesk::secrets::SecretKind]) -> Vec<String> {
+    kinds
+        .iter()
+        .filter_map(|k| serde_json::to_value(k).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Hides recovery phrases, private keys, one-time codes and card numbers from `text` before it
+/// is stored (`helpdesk::secrets`), adding what was hidden to `kinds`.
+pub fn scrub(text: String, kinds: &mut Vec<helpdesk::secrets::SecretKind>) -> String {
+    let masked = helpdesk::secrets::mask(&text);
+    if masked.kinds.is_empty() {
+        return text;
+    }
+    kinds.extend(masked.kinds);
+    kinds.sort();
+    kinds.dedup();
+    masked.text
+}
+
+/// Records on the customer's security log that a secret was typed into a ticket (by them or
+/// by staff) and hidden: if it was real, it is worth changing.
+pub async fn record_masked(
+    state: &AppState,
+    customer_id: &str,
+    ticket_number: i64,
+    by_staff: bool,
+    kinds: &[helpdesk::secrets::SecretKind],
+) -> Result<(), ApiError> {
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let detail = serde_json::json!({
+        "kinds": masked_names(kinds),
+        "ticket": ticket_number,
+        "by": if by_staff { "staff" } else { "customer" },
+    })
+    .to_string();
+    let origin = store::sessions::Origin {
+        ip: String::new(),
+        user_agent: "okwallet help desk".to_owned(),
+    };
+    state
+        .db
+        .record_security_event(customer_id, "secret_masked", &origin, &detail)
+        .await?;
+    Ok(())
 }
 
 /// [`create`] for the pages too.
@@ -625,11 +683,15 @@ pub async fn open(
     if staff_fields && !staff {
         return Err(ApiError::new(Reason::Forbidden));
     }
-    let subject = desk::one_line(&check_text("subject", &body.subject, SUBJECT_CHARS_MAX)?);
+    let mut masked = Vec::new();
+    let subject = scrub(
+        desk::one_line(&check_text("subject", &body.subject, SUBJECT_CHARS_MAX)?),
+        &mut masked,
+    );
     if subject.is_empty() {
         return Err(missing("subject"));
     }
-    let text = check_text("body", &body.body, BODY_CHARS_MAX)?;
+    let text = scrub(check_text("body", &body.body, BODY_CHARS_MAX)?, &mut masked);
     let category = parse_category(&body.category)?;
     let requester = match body.requester_email.as_deref() {
         None => current.user.clone(),
@@ -676,7 +738,7 @@ pub async fn open(
             .tag()
             .to_owned()
     };
-    let opened = desk::open_ticket(
+    let mut opened = desk::open_ticket(
         state,
         desk::NewTicket {
             requester_id: requester.id.clone(),
@@ -692,6 +754,8 @@ pub async fn open(
         },
     )
     .await?;
+    record_masked(state, &requester.id, opened.ticket.number, staff, &masked).await?;
+    opened.masked = masked;
     if staff {
         audit_view(
             state,
@@ -1035,7 +1099,11 @@ pub async fn post_message(
             serde_json::json!({"macro": macro_id}),
         ));
     }
-    let text = check_text("body", text.as_deref().unwrap_or(""), BODY_CHARS_MAX)?;
+    let mut masked = Vec::new();
+    let text = scrub(
+        check_text("body", text.as_deref().unwrap_or(""), BODY_CHARS_MAX)?,
+        &mut masked,
+    );
     if let Some(Some(assignee)) = &request.assignee {
         check_assignee(state, assignee).await?;
     }
@@ -1044,7 +1112,7 @@ pub async fn post_message(
     } else {
         Actor::Requester
     };
-    let changed = desk::change_ticket(
+    let mut changed = desk::change_ticket(
         state,
         id,
         &actor,
@@ -1058,6 +1126,8 @@ pub async fn post_message(
         },
     )
     .await?;
+    record_masked(state, &t.requester_id, t.number, staff, &masked).await?;
+    changed.masked = masked;
     if staff {
         audit_view(
             state,
@@ -1093,10 +1163,9 @@ pub async fn add_message(
 ) -> Result<(StatusCode, ApiJson<TicketView>), ApiError> {
     let changed = post_message(&state, &current, &id, body).await?;
     let staff = changed.ticket.requester_id != current.user.id;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(view(&state, &changed.ticket, staff, Detail::Full, lang).await?),
-    ))
+    let mut answer = view(&state, &changed.ticket, staff, Detail::Full, lang).await?;
+    answer.masked = masked_names(&changed.masked);
+    Ok((StatusCode::CREATED, ApiJson(answer)))
 }
 
 /// A staff member's edit of a ticket's fields.

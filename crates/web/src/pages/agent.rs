@@ -1169,6 +1169,7 @@ async fn ticket(
         "merged" => ctx.t("agent.notice.merged").to_owned(),
         "escalated" => ctx.t("agent.notice.escalated").to_owned(),
         "verify_started" => ctx.t("agent.notice.verify_started").to_owned(),
+        "masked" => ctx.t("agent.notice.masked").to_owned(),
         "verified" => ctx.t("agent.notice.verified").to_owned(),
         _ => ctx.t("agent.notice.done").to_owned(),
     });
@@ -1283,8 +1284,14 @@ async fn reply(
         macro_id: Some(form.macro_id.clone()).filter(|m| !m.is_empty()),
         macro_reference: None,
     };
-    let outcome = post_message(&state, &current, &id, asked).await.map(|_| ());
-    let done = if internal { "note" } else { "reply" };
+    let outcome = post_message(&state, &current, &id, asked).await;
+    let masked = outcome.as_ref().is_ok_and(|c| !c.masked.is_empty());
+    let outcome = outcome.map(|_| ());
+    let done = match (masked, internal) {
+        (true, _) => "masked",
+        (false, true) => "note",
+        (false, false) => "reply",
+    };
     after(&state, &ctx, &current, &id, done, outcome, extras()).await
 }
 

@@ -335,7 +335,11 @@ async fn create(
         channel: None,
     };
     match tickets::open(&state, &current, ctx.lang, asked).await {
-        Ok(o) => ctx.see_other(&format!("/support/tickets/{}?opened=1", o.ticket.id)),
+        Ok(o) => ctx.see_other(&format!(
+            "/support/tickets/{}?opened=1{}",
+            o.ticket.id,
+            if o.masked.is_empty() { "" } else { "&masked=1" }
+        )),
         Err(e) if e.status().is_client_error() => {
             let message = e.problem(ctx.lang, None).detail;
             support_page(
@@ -360,6 +364,8 @@ async fn create(
 #[template(path = "support_ticket.html")]
 struct TicketPage<'a> {
     ctx: &'a PageCtx,
+    /// Something that looked like a secret was just hidden from what the customer wrote.
+    masked: bool,
     t: TicketLine,
     status_meaning: &'static str,
     messages: Vec<MessageLine>,
@@ -386,6 +392,18 @@ struct TicketQuery {
     rated: Option<String>,
     complained: Option<String>,
     uploaded: Option<String>,
+    masked: Option<String>,
+}
+
+/// What a ticket page says besides the ticket.
+#[derive(Default)]
+struct Said<'a> {
+    notice: Option<&'static str>,
+    error: Option<String>,
+    /// The reply being written, kept after a refusal.
+    draft: &'a str,
+    /// Something that looked like a secret was just hidden from what the customer wrote.
+    masked: bool,
 }
 
 async fn ticket_page(
@@ -393,10 +411,14 @@ async fn ticket_page(
     ctx: &PageCtx,
     current: &crate::auth::CurrentSession,
     id: &str,
-    notice: Option<&'static str>,
-    error: Option<String>,
-    draft: &str,
+    said: Said<'_>,
 ) -> Result<Response, ApiError> {
+    let Said {
+        notice,
+        error,
+        draft,
+        masked,
+    } = said;
     let t = state
         .db
         .ticket(id)
@@ -409,6 +431,7 @@ async fn ticket_page(
     let complaint_open = v.complaint.as_ref().is_some_and(|c| c.status == "open");
     let page = TicketPage {
         ctx,
+        masked,
         status_meaning: status_meaning(ctx, &v.status),
         messages: message_lines(ctx, &v),
         files: file_lines(&v, "/support/tickets"),
@@ -463,7 +486,19 @@ async fn ticket(
         None
     };
     let notice = notice.map(|k| ctx.t(k));
-    match ticket_page(&state, &ctx, &current, &id, notice, None, "").await {
+    match ticket_page(
+        &state,
+        &ctx,
+        &current,
+        &id,
+        Said {
+            notice,
+            masked: q.masked.is_some(),
+            ..Said::default()
+        },
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) if e.status() == StatusCode::NOT_FOUND => super::not_found_page(&ctx),
         Err(e) => ctx.error(&e),
@@ -488,9 +523,19 @@ async fn act(
         Err(e) if e.status() == StatusCode::NOT_FOUND => super::not_found_page(ctx),
         Err(e) if e.status().is_client_error() => {
             let message = e.problem(ctx.lang, None).detail;
-            ticket_page(state, ctx, &current, id, None, Some(message), draft)
-                .await
-                .unwrap_or_else(|e| ctx.error(&e))
+            ticket_page(
+                state,
+                ctx,
+                &current,
+                id,
+                Said {
+                    error: Some(message),
+                    draft,
+                    ..Said::default()
+                },
+            )
+            .await
+            .unwrap_or_else(|e| ctx.error(&e))
         }
         Err(e) => ctx.error(&e),
     }
@@ -518,9 +563,11 @@ async fn reply(
             ..Default::default()
         },
     )
-    .await
-    .map(|_| ());
-    act(&state, &ctx, &id, "sent", &form.body, done).await
+    .await;
+    let masked = done.as_ref().is_ok_and(|c| !c.masked.is_empty());
+    let done = done.map(|_| ());
+    let what = if masked { "masked=1&sent" } else { "sent" };
+    act(&state, &ctx, &id, what, &form.body, done).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,6 +14,11 @@ pub(super) const TEXTS: &[(&str, &str, &str)] = &[
     ("support.verify.verified_help", "The agent typed your code correctly. They still never ask for passwords, codes, recovery phrases or keys.", "客服已正确输入您的验证码。即便如此，客服也绝不会索要密码、验证码、助记词或私钥。"),
     ("support.verify.refresh", "Refresh", "刷新"),
     ("support.verify.refresh_help", "This box updates by itself.", "此处会自动更新。"),
+    // --- secrets hidden from what the customer wrote
+    ("support.masked.title", "We hid part of your message", "我们隐藏了您消息中的部分内容"),
+    ("support.masked.body", "It looked like a recovery phrase, a private key, a one-time code or a card number, so it was removed before anyone could read it (only the last four digits of a card are kept). okwallet staff never ask for these. If you typed a real one, treat it as exposed: move your funds to a new wallet (phrase or key) or change it (codes, cards).", "其中有内容看起来像助记词、私钥、一次性验证码或银行卡号，已在任何人看到之前删除（银行卡仅保留末四位）。okwallet 工作人员绝不会索要这些信息。如果您输入的是真实信息，请视为已泄露：将资金转移到新钱包（助记词或私钥），或及时更换（验证码、银行卡）。"),
+    ("support.masked.link", "What to do if you already gave a secret away", "如果已经泄露了敏感信息，该怎么办"),
+    ("agent.notice.masked", "Sent. Something in it looked like a secret (recovery phrase, key, one-time code or card number) and was hidden before it was stored. Never ask customers for these.", "已发送。其中有内容看起来像敏感信息（助记词、私钥、一次性验证码或银行卡号），已在保存前隐藏。切勿向客户索要这些信息。"),
     // --- the agent's side
     ("agent.verify.title", "Verify the customer", "核实客户身份"),
     ("agent.verify.help", "Before talking about the account, ask the customer to verify: their app shows a code and your name and ID, and they read the code out to you.", "谈及账户之前，请先让客户核实身份：客户的应用会显示一个验证码以及您的姓名和工号，由客户读给您。"),

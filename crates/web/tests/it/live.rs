@@ -1254,3 +1254,120 @@ both_backends!(
         assert_eq!(ivy.get("/agent/calls").await.status, 403);
     }
 );
+
+both_backends!(
+    secrets_typed_into_tickets_are_hidden_before_they_are_stored,
+    |backend| async move {
+        use crate::accounts::STRONG;
+        use crate::pages::Browser;
+
+        let app = App::spawn(backend).await;
+        let (_, _, agent) = app.live_desk().await;
+        let jin_id = app.sign_up("jin@example.com").await;
+        let jin = app.token("jin@example.com").await;
+        // The BIP-39 test phrase, and a test card number.
+        let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        let opened = json_of(
+            app.post_json(
+                "/api/v1/tickets",
+                json!({"subject": "Card 4111 1111 1111 1111 charged twice",
+                       "body": format!("客服你好，我的助记词是 {phrase}，请帮我看看 2024年12月5日 充值的 100 USDT，订单号 2024120512345。"),
+                       "category": "funds_delayed"}),
+                Some(&jin),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(
+            opened["masked"],
+            json!(["seed_phrase", "card_number"]),
+            "{opened}"
+        );
+        let id = opened["id"].as_str().unwrap().to_owned();
+        let stored = app.state.db.ticket(&id).await.unwrap().unwrap();
+        assert_eq!(stored.subject, "Card •••• •••• •••• 1111 charged twice");
+        let seen = app.staff_view(&agent, &id).await;
+        let body = seen["messages"][0]["body"].as_str().unwrap();
+        assert!(!body.contains("abandon"), "{body}");
+        assert!(body.contains("••••••"), "{body}");
+        // The rest stays exactly as written: dates, amounts, order numbers.
+        assert!(
+            body.contains("请帮我看看 2024年12月5日 充值的 100 USDT，订单号 2024120512345。"),
+            "{body}"
+        );
+        let events = app.state.db.security_events_for(&jin_id, 20).await.unwrap();
+        let e = events
+            .iter()
+            .find(|e| e.kind == "secret_masked")
+            .expect("a security event");
+        assert!(
+            e.detail.contains("seed_phrase") && e.detail.contains("\"customer\""),
+            "{}",
+            e.detail
+        );
+
+        // An agent's note with a customer's one-time code: hidden too.
+        let noted = json_of(
+            app.post_json(
+                &format!("/api/v1/tickets/{id}/messages"),
+                json!({"body": "Customer read out 验证码 493027 on the phone", "internal": true}),
+                Some(&agent),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(noted["masked"], json!(["one_time_code"]));
+        let seen = app.staff_view(&agent, &id).await;
+        let notes: Vec<&str> = seen["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["body"].as_str())
+            .collect();
+        assert!(notes.iter().all(|b| !b.contains("493027")), "{notes:?}");
+        // A reply without secrets says nothing about masking.
+        let plain = json_of(
+            app.post_json(
+                &format!("/api/v1/tickets/{id}/messages"),
+                json!({"body": "Tx 0x9f2c… is the one, thanks"}),
+                Some(&jin),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert!(plain.get("masked").is_none(), "{plain}");
+        let mine = json_of(
+            app.get_auth(&format!("/api/v1/tickets/{id}"), &jin).await,
+            StatusCode::OK,
+        )
+        .await;
+        let mine = mine["messages"].to_string();
+        assert!(
+            !mine.contains("493027") && !mine.contains("abandon abandon"),
+            "{mine}"
+        );
+
+        // The page tells the customer what happened and that staff never ask.
+        let mut page = Browser::new(&app);
+        assert_eq!(page.log_in("jin@example.com", STRONG).await.status, 303);
+        let sent = page
+            .submit(
+                &format!("/support/tickets/{id}"),
+                &format!("/support/tickets/{id}/reply"),
+                &[(
+                    "body",
+                    "my key 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+                )],
+            )
+            .await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        let location = sent.location.unwrap();
+        assert!(location.contains("masked=1"), "{location}");
+        let shown = page.get(&location).await;
+        assert!(shown.body.contains("data-masked"), "{}", shown.body);
+        assert!(!shown.body.contains("4c0883a69102937d"), "{}", shown.body);
+    }
+);
