@@ -424,6 +424,7 @@ pub(crate) async fn app_state(
         )),
         help: Arc::new(web::help::HelpCenter::start(db, Default::default()).await?),
         desk: Arc::new(web::desk::Desk::new()),
+        chat: Arc::new(web::chat::Hub::new()),
     })
 }
 

@@ -72,6 +72,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         payments,
         help,
         desk: Arc::new(web::desk::Desk::new()),
+        chat: Arc::new(web::chat::Hub::new()),
     };
     if demo {
         crate::demo_desk::seed(

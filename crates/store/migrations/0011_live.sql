@@ -78,3 +78,35 @@ CREATE TABLE blocked_numbers (
     created_by TEXT REFERENCES users (id),
     created_at_ms BIGINT NOT NULL
 );
+
+-- Live chat (在线客服): a conversation attached to a ticket (channel chat), which routing gives
+-- to an agent like any ticket. state: open, ended. Messages are numbered per chat (seq, from
+-- last_seq under the chat's row lock) so a client resumes after the last one it saw; a
+-- client's own id for a message (client_id) makes a resend after a dropped connection the same
+-- message. author_kind: customer, agent, system. *_read_seq: what each side has read.
+CREATE TABLE chats (
+    id TEXT PRIMARY KEY,
+    ticket_id TEXT NOT NULL REFERENCES tickets (id),
+    customer_id TEXT NOT NULL REFERENCES users (id),
+    state TEXT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    customer_read_seq BIGINT NOT NULL,
+    agent_read_seq BIGINT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    ended_at_ms BIGINT
+);
+CREATE UNIQUE INDEX chats_ticket ON chats (ticket_id);
+CREATE INDEX chats_customer ON chats (customer_id, created_at_ms);
+
+CREATE TABLE chat_messages (
+    chat_id TEXT NOT NULL REFERENCES chats (id),
+    seq BIGINT NOT NULL,
+    id TEXT NOT NULL,
+    author_kind TEXT NOT NULL,
+    author_id TEXT REFERENCES users (id),
+    client_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+);
+CREATE UNIQUE INDEX chat_messages_client ON chat_messages (chat_id, author_kind, client_id);

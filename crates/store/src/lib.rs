@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod chats;
 pub mod desk;
 pub mod email_tokens;
 pub mod factors;

@@ -143,6 +143,8 @@ pub enum Reason {
     SignatureExpired,
     /// Not a phone number (E.164, or a national number of the default country).
     InvalidPhone,
+    /// Nobody who could take a chat is online now.
+    ChatUnavailable,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -314,6 +316,7 @@ impl Reason {
             Reason::InvalidSignature => "invalid_signature",
             Reason::SignatureExpired => "signature_expired",
             Reason::InvalidPhone => "invalid_phone",
+            Reason::ChatUnavailable => "chat_unavailable",
             Reason::Internal => "internal_error",
         }
     }
@@ -375,7 +378,7 @@ impl Reason {
             Reason::VerificationCodeWrong { .. } | Reason::InvalidPhone => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Reason::VerificationNotPending => StatusCode::CONFLICT,
+            Reason::VerificationNotPending | Reason::ChatUnavailable => StatusCode::CONFLICT,
             Reason::InvalidSignature | Reason::SignatureExpired => StatusCode::UNAUTHORIZED,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
@@ -664,6 +667,16 @@ impl Reason {
                 zh_cn: text(
                     "签名已过期",
                     "签名中的时间与服务器时间相差超过五分钟：可能是重放的请求，或时钟不准。",
+                ),
+            },
+            Reason::ChatUnavailable => Texts {
+                en: text(
+                    "No agent available for chat",
+                    "Nobody who could answer a chat is online right now. Open a ticket — it is answered in order, and you get an email — or call a hotline during its hours (the help center shows which lines are open now).",
+                ),
+                zh_cn: text(
+                    "暂无在线客服",
+                    "目前没有可以接待在线咨询的客服。请提交工单（我们会按顺序处理并邮件通知您），或在热线服务时间内致电（帮助中心会显示当前开放的热线）。",
                 ),
             },
             Reason::InvalidPhone => Texts {

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod chat;
 pub mod desk;
 pub mod error;
 pub mod help;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub help: Arc<help::HelpCenter>,
     /// The help desk on this node: its set-up cache and ticket writer.
     pub desk: Arc<desk::Desk>,
+    /// Live chats' listeners on this node.
+    pub chat: Arc<chat::Hub>,
 }
 
 /// Operator settings the handlers read.

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod assets;
+pub mod chats;
 pub mod dev;
 pub mod docs;
 pub mod email_verifications;
@@ -54,4 +55,5 @@ pub fn router() -> Router<AppState> {
         .merge(tickets::router())
         .merge(helpdesk::router())
         .merge(live::router())
+        .merge(chats::router())
 }

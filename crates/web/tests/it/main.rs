@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod chats;
 mod desk_matrix;
 mod desk_pages;
 mod help;
@@ -124,6 +125,7 @@ impl App {
                     .expect("the help center starts"),
             ),
             desk: Arc::new(web::desk::Desk::new()),
+            chat: Arc::new(web::chat::Hub::new()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

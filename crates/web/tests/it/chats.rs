@@ -1,0 +1,407 @@
+//! Live chat through the API and its WebSocket, on both databases: no dead waits, routing to an
+//! agent, the queue position while waiting, ordering, resume after a dropped connection without
+//! loss or duplicates, typing and read marks, secrets hidden, nobody joining a chat that is not
+//! theirs, and the end with the transcript on the ticket.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use testkit::both_backends;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::tickets::{json_of, staff};
+use crate::App;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl App {
+    /// Opens a chat's WebSocket as `token`'s owner, resuming after `after`.
+    async fn chat_ws(&self, chat: &str, token: &str, after: i64) -> Result<Socket, u16> {
+        let url = format!(
+            "{}/api/v1/chats/{chat}/ws?after={after}",
+            self.url("").replacen("http", "ws", 1)
+        );
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    async fn start_chat(&self, token: &str, message: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/chats",
+            json!({"category": "funds_delayed", "message": message}),
+            Some(token),
+        )
+        .await
+    }
+}
+
+/// The next frame, within five seconds.
+async fn frame(ws: &mut Socket) -> Value {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within five seconds")
+            .expect("the socket is open")
+            .expect("a good frame");
+        if let Message::Text(t) = next {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+/// The next frame of `kind`, skipping others (returned too, in order).
+async fn frame_of(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
+    let mut skipped = Vec::new();
+    loop {
+        let f = frame(ws).await;
+        if f["type"] == kind {
+            return (f, skipped);
+        }
+        skipped.push(f);
+    }
+}
+
+async fn send(ws: &mut Socket, frame: Value) {
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// Nothing arrives for a moment.
+async fn quiet(ws: &mut Socket) {
+    if let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+    {
+        panic!("unexpected frame {t}");
+    }
+}
+
+/// An admin with a group, and an online agent with `capacity`: (admin, agent id, agent token).
+async fn desk(app: &App, capacity: i64) -> (String, String, String) {
+    let (_, admin) = staff(app, "admin@example.com", identity::Role::Admin).await;
+    app.desk_group(&admin, "general").await;
+    let (agent_id, agent) = staff(app, "agent@example.com", identity::Role::Agent).await;
+    app.desk_agent(&admin, &agent_id, &agent, "general", capacity, "online")
+        .await;
+    (admin, agent_id, agent)
+}
+
+both_backends!(
+    a_chat_flows_in_order_survives_a_dropped_connection_and_ends_on_the_ticket,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let (_, kim_token) = app.customer("kim@example.com").await;
+
+        // Nobody online: no dead wait.
+        let (_, admin) = staff(&app, "admin@example.com", identity::Role::Admin).await;
+        app.desk_group(&admin, "general").await;
+        let r = app.start_chat(&kim_token, "hello").await;
+        assert_eq!(
+            json_of(r, StatusCode::CONFLICT).await["code"],
+            "chat_unavailable"
+        );
+        let (agent_id, agent) = staff(&app, "agent@example.com", identity::Role::Agent).await;
+        app.desk_agent(&admin, &agent_id, &agent, "general", 5, "online")
+            .await;
+        let r = app
+            .post_json(
+                "/api/v1/chats",
+                json!({"category": "nonsense"}),
+                Some(&kim_token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app
+            .post_json("/api/v1/chats", json!({}), Some(&agent))
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "staff do not start chats"
+        );
+
+        let chat = json_of(
+            app.start_chat(&kim_token, "My ETH deposit is late").await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = chat["id"].as_str().unwrap().to_owned();
+        assert_eq!(chat["state"], "active", "routed at once: {chat}");
+        assert_eq!(chat["queue_position"], 0);
+        assert!(chat["agent"]["badge"].as_str().unwrap().starts_with('A'));
+        let held = json_of(
+            app.get_auth("/api/v1/agent/chats", &agent).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(held["items"][0]["id"], id);
+
+        // Nobody else joins: another customer, another agent — as if it did not exist.
+        let (_, lee_token) = app.customer("lee@example.com").await;
+        assert_eq!(app.chat_ws(&id, &lee_token, 0).await.err(), Some(404));
+        let (_, other_agent) = staff(&app, "agent2@example.com", identity::Role::Agent).await;
+        assert_eq!(app.chat_ws(&id, &other_agent, 0).await.err(), Some(404));
+        assert_eq!(app.chat_ws("nope", &kim_token, 0).await.err(), Some(404));
+        assert_eq!(
+            app.get_auth(&format!("/api/v1/chats/{id}"), &lee_token)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+
+        let mut kim = app.chat_ws(&id, &kim_token, 0).await.unwrap();
+        let hello = frame(&mut kim).await;
+        assert_eq!(
+            (hello["type"].as_str(), hello["you"].as_str()),
+            (Some("hello"), Some("customer"))
+        );
+        let first = frame(&mut kim).await;
+        assert_eq!(
+            (first["seq"].as_i64(), first["body"].as_str()),
+            (Some(1), Some("My ETH deposit is late"))
+        );
+        let mut ag = app.chat_ws(&id, &agent, 0).await.unwrap();
+        assert_eq!(frame(&mut ag).await["you"], "agent");
+        assert_eq!(frame(&mut ag).await["seq"], 1);
+
+        // Typing and a reply.
+        send(&mut ag, json!({"type": "typing"})).await;
+        let (typing, _) = frame_of(&mut kim, "typing").await;
+        assert_eq!(typing["from"], "agent");
+        send(
+            &mut ag,
+            json!({"type": "send", "client_id": "a1", "body": "Let me look at it."}),
+        )
+        .await;
+        let (ack, _) = frame_of(&mut ag, "ack").await;
+        assert_eq!(
+            (ack["seq"].as_i64(), ack["duplicate"].as_bool()),
+            (Some(2), Some(false))
+        );
+        let (own, _) = frame_of(&mut ag, "message").await;
+        assert_eq!(own["seq"], 2, "a sender gets its own message in order too");
+        let (reply, _) = frame_of(&mut kim, "message").await;
+        assert_eq!(reply["from"], "agent");
+        assert_eq!(
+            reply["author_name"],
+            format!("Agent {}", &agent_id[agent_id.len() - 4..])
+        );
+
+        // Twenty messages at once arrive once each, in order.
+        for i in 0..20 {
+            send(
+                &mut kim,
+                json!({"type": "send", "client_id": format!("k{i}"), "body": format!("line {i}")}),
+            )
+            .await;
+        }
+        let mut seen = Vec::new();
+        while seen.len() < 20 {
+            let (m, _) = frame_of(&mut ag, "message").await;
+            seen.push((
+                m["seq"].as_i64().unwrap(),
+                m["body"].as_str().unwrap().to_owned(),
+            ));
+        }
+        let expected: Vec<(i64, String)> = (0..20).map(|i| (3 + i, format!("line {i}"))).collect();
+        assert_eq!(seen, expected);
+        send(&mut ag, json!({"type": "read", "seq": 22})).await;
+        let (read, before_read) = frame_of(&mut kim, "read").await;
+        assert_eq!(
+            (read["from"].as_str(), read["seq"].as_i64()),
+            (Some("agent"), Some(22))
+        );
+
+        // Kim's connection drops; the agent writes meanwhile; Kim resumes after what she saw.
+        let mut last = before_read
+            .iter()
+            .filter(|f| f["type"] == "message")
+            .filter_map(|f| f["seq"].as_i64())
+            .max()
+            .unwrap_or(0);
+        while last < 22 {
+            let (m, _) = frame_of(&mut kim, "message").await;
+            last = m["seq"].as_i64().unwrap();
+        }
+        drop(kim);
+        for i in 0..2 {
+            send(&mut ag, json!({"type": "send", "client_id": format!("b{i}"), "body": format!("meanwhile {i}")})).await;
+            frame_of(&mut ag, "ack").await;
+        }
+        // The agent's own copies of what it sent.
+        loop {
+            let (m, _) = frame_of(&mut ag, "message").await;
+            if m["seq"] == 24 {
+                break;
+            }
+        }
+        let mut kim = app.chat_ws(&id, &kim_token, last).await.unwrap();
+        frame_of(&mut kim, "hello").await;
+        let a = frame(&mut kim).await;
+        let b = frame(&mut kim).await;
+        assert_eq!(
+            (a["seq"].as_i64(), a["body"].as_str()),
+            (Some(23), Some("meanwhile 0"))
+        );
+        assert_eq!(
+            (b["seq"].as_i64(), b["body"].as_str()),
+            (Some(24), Some("meanwhile 1"))
+        );
+        quiet(&mut kim).await;
+        // She resends her last message, unsure it arrived: acknowledged, not stored again.
+        send(
+            &mut kim,
+            json!({"type": "send", "client_id": "k19", "body": "line 19"}),
+        )
+        .await;
+        let (ack, _) = frame_of(&mut kim, "ack").await;
+        assert_eq!(
+            (ack["seq"].as_i64(), ack["duplicate"].as_bool()),
+            (Some(22), Some(true))
+        );
+        quiet(&mut ag).await;
+
+        // A recovery phrase never reaches the agent.
+        let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        send(
+            &mut kim,
+            json!({"type": "send", "client_id": "s1", "body": format!("my phrase is {phrase}")}),
+        )
+        .await;
+        let (ack, _) = frame_of(&mut kim, "ack").await;
+        assert_eq!(ack["masked"], json!(["seed_phrase"]));
+        let (notice, _) = frame_of(&mut kim, "notice").await;
+        assert_eq!(notice["code"], "secret_masked");
+        let (m, _) = frame_of(&mut ag, "message").await;
+        assert_eq!(m["body"], "my phrase is ••••••");
+
+        // Bad frames are answered, not fatal.
+        send(&mut kim, json!({"type": "shout"})).await;
+        assert_eq!(frame_of(&mut kim, "error").await.0["code"], "invalid_frame");
+        send(
+            &mut kim,
+            json!({"type": "send", "client_id": "", "body": "x"}),
+        )
+        .await;
+        assert_eq!(frame_of(&mut kim, "error").await.0["code"], "invalid_frame");
+        send(
+            &mut kim,
+            json!({"type": "send", "client_id": "big", "body": "x".repeat(4_001)}),
+        )
+        .await;
+        assert_eq!(frame_of(&mut kim, "error").await.0["code"], "invalid_frame");
+
+        // Kim ends it: both sides hear it, nothing more is taken, the transcript is on the ticket.
+        send(&mut kim, json!({"type": "end"})).await;
+        frame_of(&mut kim, "ended").await;
+        frame_of(&mut ag, "ended").await;
+        send(
+            &mut ag,
+            json!({"type": "send", "client_id": "late", "body": "anything else?"}),
+        )
+        .await;
+        assert_eq!(frame_of(&mut ag, "error").await.0["code"], "chat_ended");
+        let full = json_of(
+            app.get_auth(&format!("/api/v1/chats/{id}"), &kim_token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(full["state"], "ended");
+        let seqs: Vec<i64> = full["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, (1..=26).collect::<Vec<_>>(), "gapless, once each");
+        let ticket = app
+            .staff_view(&agent, full["ticket_id"].as_str().unwrap())
+            .await;
+        assert_eq!(ticket["channel"], "chat");
+        let note = ticket["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["internal"] == true)
+            .expect("the transcript");
+        let text = note["body"].as_str().unwrap();
+        assert!(
+            text.contains("meanwhile 1")
+                && text.contains("••••••")
+                && !text.contains("abandon about"),
+            "{text}"
+        );
+    }
+);
+
+both_backends!(
+    waiting_customers_see_their_place_and_are_served_in_order,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let (_, _, agent) = desk(&app, 1).await;
+        let mut customers = Vec::new();
+        for name in ["ann", "ben", "cal"] {
+            let (_, token) = app.customer(&format!("{name}@example.com")).await;
+            let chat = json_of(
+                app.start_chat(&token, &format!("{name} here")).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            customers.push((token, chat));
+        }
+        assert_eq!(customers[0].1["state"], "active");
+        assert_eq!(
+            (
+                customers[1].1["state"].as_str(),
+                customers[1].1["queue_position"].as_i64()
+            ),
+            (Some("waiting"), Some(1))
+        );
+        assert_eq!(customers[2].1["queue_position"], 2);
+        assert!(
+            customers[2].1["eta_s"].as_i64().unwrap() > customers[1].1["eta_s"].as_i64().unwrap()
+        );
+
+        let ben_chat = customers[1].1["id"].as_str().unwrap().to_owned();
+        let cal_chat = customers[2].1["id"].as_str().unwrap().to_owned();
+        let mut ben = app.chat_ws(&ben_chat, &customers[1].0, 0).await.unwrap();
+        let mut cal = app.chat_ws(&cal_chat, &customers[2].0, 0).await.unwrap();
+        let (q, _) = frame_of(&mut cal, "queue").await;
+        assert_eq!(q["position"], 2);
+        // The agent is not Ben's yet: he cannot join Ben's chat.
+        assert_eq!(app.chat_ws(&ben_chat, &agent, 0).await.err(), Some(404));
+
+        // The agent solves Ann's ticket: Ben is served, Cal moves up.
+        let ann_ticket = customers[0].1["ticket_id"].as_str().unwrap();
+        json_of(
+            app.patch_json(
+                &format!("/api/v1/tickets/{ann_ticket}"),
+                json!({"status": "solved"}),
+                &agent,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let (joined, _) = frame_of(&mut ben, "agent").await;
+        assert!(joined["badge"].as_str().unwrap().starts_with('A'));
+        let (q, _) = frame_of(&mut cal, "queue").await;
+        assert_eq!(q["position"], 1);
+        let mut ag = app.chat_ws(&ben_chat, &agent, 0).await.unwrap();
+        frame_of(&mut ag, "hello").await;
+        let (m, _) = frame_of(&mut ag, "message").await;
+        assert_eq!(m["body"], "ben here");
+    }
+);
