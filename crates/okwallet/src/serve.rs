@@ -83,6 +83,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         )
         .await?;
     }
+    web::chat::spawn_listener(state.clone());
     tokio::spawn(watch_desk_forever(
         state.clone(),
         Duration::from_secs(config.helpdesk.watch_interval_s.unwrap_or(15)),

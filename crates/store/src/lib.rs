@@ -54,6 +54,8 @@ pub struct Db {
     assets: std::sync::Arc<tokio::sync::OnceCell<Vec<ledger::Asset>>>,
     /// Users' ids by email, as found (see [`Db::user_id_by_email`]).
     user_ids: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    /// The URL connected to (it may hold a password: never print it, see [`redact_url`]).
+    url: std::sync::Arc<str>,
 }
 
 /// The embedded migrations, oldest first. Never edit one that has shipped; add the next.
@@ -189,7 +191,38 @@ impl Db {
             backend,
             assets: Default::default(),
             user_ids: Default::default(),
+            url: url.into(),
         })
+    }
+
+    /// Tells every node listening on PostgreSQL's `channel` (`LISTEN`); nothing on SQLite,
+    /// which has one node.
+    pub async fn notify(&self, channel: &str, payload: &str) -> anyhow::Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(self.pool())
+                .await
+                .context("while notifying the other nodes")?;
+        }
+        Ok(())
+    }
+
+    /// Listens to PostgreSQL's `channel`: a stream of payloads, on a connection of its own.
+    /// `None` on SQLite.
+    pub async fn listen(&self, channel: &str) -> anyhow::Result<Option<sqlx::postgres::PgListener>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .with_context(|| format!("while listening on {}", redact_url(&self.url)))?;
+        listener
+            .listen(channel)
+            .await
+            .context("while listening for other nodes")?;
+        Ok(Some(listener))
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -696,9 +696,7 @@ impl Connection {
         match frame {
             ClientFrame::Send { client_id, body } => self.post(ws, client_id, body).await,
             ClientFrame::Typing => {
-                self.state
-                    .chat
-                    .nudge(&self.chat_id, Nudge::Typing { agent });
+                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Typing { agent }).await;
                 Ok(())
             }
             ClientFrame::Read { seq } => {
@@ -706,9 +704,7 @@ impl Connection {
                     .db
                     .mark_chat_read(&self.chat_id, agent, seq)
                     .await?;
-                self.state
-                    .chat
-                    .nudge(&self.chat_id, Nudge::Read { agent, seq });
+                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Read { agent, seq }).await;
                 Ok(())
             }
             ClientFrame::End => {
@@ -774,7 +770,7 @@ impl Connection {
                 self.deliver(ws).await
             }
             Appended::New(m) => {
-                self.state.chat.nudge(&self.chat_id, Nudge::Messages);
+                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Messages).await;
                 self.send(
                     ws,
                     serde_json::json!({"type": "ack", "client_id": client_id, "seq": m.seq,
@@ -889,7 +885,7 @@ pub async fn end_chat(
         )
         .await?;
     }
-    state.chat.nudge(chat_id, Nudge::Messages);
-    state.chat.nudge(chat_id, Nudge::State);
+    crate::chat::nudge(state, chat_id, Nudge::Messages).await;
+    crate::chat::nudge(state, chat_id, Nudge::State).await;
     Ok(())
 }

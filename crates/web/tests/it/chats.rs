@@ -18,22 +18,27 @@ use crate::App;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Opens a chat's WebSocket on the node at `base` as `token`'s owner, resuming after `after`.
+async fn ws_at(base: &str, chat: &str, token: &str, after: i64) -> Result<Socket, u16> {
+    let url = format!(
+        "{}/api/v1/chats/{chat}/ws?after={after}",
+        base.replacen("http", "ws", 1)
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 impl App {
-    /// Opens a chat's WebSocket as `token`'s owner, resuming after `after`.
+    /// Opens a chat's WebSocket on this node.
     async fn chat_ws(&self, chat: &str, token: &str, after: i64) -> Result<Socket, u16> {
-        let url = format!(
-            "{}/api/v1/chats/{chat}/ws?after={after}",
-            self.url("").replacen("http", "ws", 1)
-        );
-        let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(socket),
-            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
-            Err(e) => panic!("{e}"),
-        }
+        ws_at(&self.url(""), chat, token, after).await
     }
 
     async fn start_chat(&self, token: &str, message: &str) -> reqwest::Response {
@@ -405,3 +410,56 @@ both_backends!(
         assert_eq!(m["body"], "ben here");
     }
 );
+
+#[tokio::test]
+async fn a_customer_on_one_node_chats_with_an_agent_on_another() {
+    // Several nodes share one PostgreSQL (SQLite is one node by design).
+    let app = App::spawn(testkit::Backend::Postgres).await;
+    let (_, _, agent) = desk(&app, 3).await;
+    let (_, mia_token) = app.customer("mia@example.com").await;
+    let chat = json_of(
+        app.start_chat(&mia_token, "Hello from node A").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = chat["id"].as_str().unwrap().to_owned();
+    let (node_b, _stop_b) = app.second_node().await;
+
+    let mut mia = app.chat_ws(&id, &mia_token, 0).await.unwrap();
+    let mut ag = ws_at(&node_b, &id, &agent, 0).await.unwrap();
+    frame_of(&mut mia, "hello").await;
+    frame_of(&mut ag, "hello").await;
+    assert_eq!(
+        frame_of(&mut ag, "message").await.0["body"],
+        "Hello from node A"
+    );
+    assert_eq!(frame_of(&mut mia, "message").await.0["seq"], 1);
+
+    for i in 0..10 {
+        send(
+            &mut ag,
+            json!({"type": "send", "client_id": format!("b{i}"), "body": format!("from B {i}")}),
+        )
+        .await;
+        send(
+            &mut mia,
+            json!({"type": "send", "client_id": format!("a{i}"), "body": format!("from A {i}")}),
+        )
+        .await;
+    }
+    send(&mut ag, json!({"type": "typing"})).await;
+    // Each side sees all 21 messages, in one order, once.
+    let mut orders = Vec::new();
+    for ws in [&mut mia, &mut ag] {
+        let mut seen = vec![1];
+        while seen.len() < 21 {
+            let (m, _) = frame_of(ws, "message").await;
+            seen.push(m["seq"].as_i64().unwrap());
+        }
+        orders.push(seen);
+    }
+    assert_eq!(orders[0], (1..=21).collect::<Vec<_>>());
+    assert_eq!(orders[0], orders[1]);
+    let (typing, _) = frame_of(&mut mia, "typing").await;
+    assert_eq!(typing["from"], "agent", "typing crosses nodes too");
+}

@@ -127,6 +127,7 @@ impl App {
             desk: Arc::new(web::desk::Desk::new()),
             chat: Arc::new(web::chat::Hub::new()),
         };
+        web::chat::spawn_listener(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
@@ -156,6 +157,26 @@ impl App {
             _stop: stop,
             _db: test_db,
         }
+    }
+
+    /// A second node on the same database (its own help-desk writer and chat listeners), as
+    /// another `okwallet serve` would be: its base URL, and what stops it when dropped.
+    async fn second_node(&self) -> (String, oneshot::Sender<()>) {
+        let state = AppState {
+            desk: Arc::new(web::desk::Desk::new()),
+            chat: Arc::new(web::chat::Hub::new()),
+            ..self.state.clone()
+        };
+        web::chat::spawn_listener(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(web::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        (base, stop)
     }
 
     /// Mines `blocks` on the simulated chain, letting the wallet look after each.
