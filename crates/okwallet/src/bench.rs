@@ -432,6 +432,8 @@ pub(crate) async fn app_state(
 /// the configured PostgreSQL server, dropped afterwards.
 pub(crate) struct FreshDb {
     pub(crate) db: Db,
+    /// Where it is, for a server process of its own.
+    pub(crate) url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -452,6 +454,7 @@ impl FreshDb {
                 db.ensure_system_accounts().await?;
                 Ok(FreshDb {
                     db,
+                    url: url_new,
                     _dir: None,
                     pg: Some((url.to_owned(), name)),
                 })
@@ -460,11 +463,13 @@ impl FreshDb {
                 let dir = tempfile::Builder::new()
                     .prefix("okwallet-bench")
                     .tempdir_in(std::env::temp_dir())?;
-                let db = Db::connect(&store::sqlite_url_for_dir(dir.path())).await?;
+                let url = store::sqlite_url_for_dir(dir.path());
+                let db = Db::connect(&url).await?;
                 db.migrate().await?;
                 db.ensure_system_accounts().await?;
                 Ok(FreshDb {
                     db,
+                    url,
                     _dir: Some(dir),
                     pg: None,
                 })

@@ -4,6 +4,7 @@
 //! settles the configuration, and calls them.
 
 mod bench;
+mod bench_chat;
 mod bench_desk;
 mod bench_help;
 mod bench_transfers;
@@ -193,6 +194,9 @@ enum BenchCommand {
     /// with p50/p99, then the agents' queue pages over a database of `--queue-tickets`
     /// tickets, against a fresh database.
     Helpdesk(bench_desk::DeskBenchArgs),
+    /// Live chat through a real server process: memory per idle WebSocket, and message
+    /// delivery latency (p50, p99) with thousands of customers and agents connected.
+    Chat(bench_chat::ChatBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +277,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::HelpCenter(args)) => bench_help::help(&config, args).await,
         Command::Bench(BenchCommand::Helpdesk(args)) => bench_desk::helpdesk(&config, args).await,
+        Command::Bench(BenchCommand::Chat(args)) => bench_chat::chat(&config, args).await,
         Command::Debug(DebugCommand::Load(args)) => load::run(&config, args).await,
     }
 }

@@ -211,7 +211,10 @@ impl Db {
 
     /// Listens to PostgreSQL's `channel`: a stream of payloads, on a connection of its own.
     /// `None` on SQLite.
-    pub async fn listen(&self, channel: &str) -> anyhow::Result<Option<sqlx::postgres::PgListener>> {
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> anyhow::Result<Option<sqlx::postgres::PgListener>> {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }

@@ -502,3 +502,41 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    the_chat_benchmark_runs_a_server_and_delivers_every_message,
+    |backend| async move {
+        let t = TestDb::new(backend).await;
+        let out = run(okwallet(&t.url).args([
+            "bench",
+            "chat",
+            "--customers",
+            "20",
+            "--agents",
+            "3",
+            "--seconds",
+            "2",
+            "--rate",
+            "2",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON lines"))
+            .collect();
+        let phases: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
+        assert_eq!(phases, ["idle", "messages"]);
+        assert_eq!(lines[0]["idle_connections"], 20);
+        assert!(
+            lines[0]["server_rss_after_kib"].as_u64().unwrap() > 0,
+            "{}",
+            lines[0]
+        );
+        let sent = lines[1]["messages_sent"].as_u64().unwrap();
+        assert!(sent > 20, "{}", lines[1]);
+        assert_eq!(lines[1]["messages_delivered"], sent, "{}", lines[1]);
+        assert_eq!(lines[1]["lost"], 0);
+        assert!(lines[1]["p99_ms"].as_f64().unwrap() > 0.0, "{}", lines[1]);
+    }
+);
