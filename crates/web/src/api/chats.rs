@@ -56,6 +56,8 @@ use crate::AppState;
 pub const CHAT_MESSAGE_CHARS_MAX: usize = 4_000;
 /// A rough handling time per chat, for the estimated wait.
 const HANDLE_S: i64 = 180;
+/// At most one typing mark per connection per this long.
+const TYPING_EVERY: Duration = Duration::from_secs(1);
 /// How often a waiting customer's connection looks at the queue.
 const QUEUE_LOOK: Duration = Duration::from_secs(2);
 
@@ -521,6 +523,7 @@ pub async fn ws(
                 waiting: None,
                 agent_id: None,
                 names: Default::default(),
+                typed_at: None,
             };
             if let Err(e) = conn.run(&mut socket).await {
                 tracing::debug!(error = %e, "chat connection ended");
@@ -551,6 +554,8 @@ struct Connection {
     agent_id: Option<String>,
     /// Agents' display names, as met in this chat.
     names: std::collections::HashMap<String, String>,
+    /// When this connection's last typing mark went out.
+    typed_at: Option<std::time::Instant>,
 }
 
 impl Connection {
@@ -710,10 +715,25 @@ impl Connection {
         match frame {
             ClientFrame::Send { client_id, body } => self.post(ws, client_id, body).await,
             ClientFrame::Typing => {
-                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Typing { agent }).await;
+                // At most one a second goes out, however fast a client sends them: a typing
+                // mark is a hint, and on PostgreSQL each one is a NOTIFY to every node.
+                let now = std::time::Instant::now();
+                if self
+                    .typed_at
+                    .is_none_or(|at| now.duration_since(at) >= TYPING_EVERY)
+                {
+                    self.typed_at = Some(now);
+                    crate::chat::nudge(&self.state, &self.chat_id, Nudge::Typing { agent }).await;
+                }
                 Ok(())
             }
             ClientFrame::Read { seq } => {
+                // Only what this connection was shown can be marked read.
+                if seq < 1 || seq > self.last_sent {
+                    return self
+                        .error(ws, "invalid_frame", "seq: a message number you were sent")
+                        .await;
+                }
                 self.state
                     .db
                     .mark_chat_read(&self.chat_id, agent, seq)

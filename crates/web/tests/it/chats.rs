@@ -291,6 +291,16 @@ both_backends!(
         let (m, _) = frame_of(&mut ag, "message").await;
         assert_eq!(m["body"], "my phrase is ••••••");
 
+        // A read mark for a message never shown is refused; typing storms are thinned.
+        send(&mut kim, json!({"type": "read", "seq": 999})).await;
+        assert_eq!(frame_of(&mut kim, "error").await.0["code"], "invalid_frame");
+        for _ in 0..20 {
+            send(&mut kim, json!({"type": "typing"})).await;
+        }
+        let (typing, _) = frame_of(&mut ag, "typing").await;
+        assert_eq!(typing["from"], "customer");
+        quiet(&mut ag).await;
+
         // Bad frames are answered, not fatal.
         send(&mut kim, json!({"type": "shout"})).await;
         assert_eq!(frame_of(&mut kim, "error").await.0["code"], "invalid_frame");
