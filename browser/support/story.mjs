@@ -42,14 +42,17 @@ export const VARIANTS = LANGS.flatMap((lang) => Object.keys(WIDTHS).map((width) 
 
 /**
  * Starts Chromium, after removing the screenshots an earlier run of the stories named `prefix`
- * left (so the folder shows this run only).
+ * left (so the folder shows this run only). `args` are extra command-line switches (e.g. fake
+ * media devices).
  */
-export function launchChromium(prefix) {
+export function launchChromium(prefix, { args = [], clean = true } = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  for (const name of readdirSync(SCREENSHOTS)) {
-    if (name.startsWith(`${prefix}-`) || name.startsWith(`FAILED-${prefix}-`)) rmSync(`${SCREENSHOTS}${name}`);
+  if (clean) {
+    for (const name of readdirSync(SCREENSHOTS)) {
+      if (name.startsWith(`${prefix}-`) || name.startsWith(`FAILED-${prefix}-`)) rmSync(`${SCREENSHOTS}${name}`);
+    }
   }
-  return chromium.launch({ executablePath: CHROMIUM });
+  return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
 export class Story {

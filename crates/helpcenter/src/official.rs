@@ -307,7 +307,7 @@ pub fn classify(value: &str) -> Kind {
 }
 
 /// A digit, ASCII or full-width (what Chinese input methods type), as ASCII.
-fn ascii_digit(c: char) -> Option<char> {
+pub fn ascii_digit(c: char) -> Option<char> {
     match c {
         '0'..='9' => Some(c),
         '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')),

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use store::helpdesk::{AgentRow, SupportGroup};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -116,46 +115,13 @@ pub async fn chat(config: &Config, args: ChatBenchArgs) -> anyhow::Result<ExitCo
         args.seconds, args.rate
     ));
     let now = store::now_ms();
-    let spec = helpcenter::directory::ScheduleSpec::from_text("UTC", true, "", "", "")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    db.put_support_group(&SupportGroup {
-        id: "general".into(),
-        name_zh: "综合".into(),
-        name_en: "General".into(),
-        schedule: spec.to_json(),
-        languages: "zh-CN,en".into(),
-        categories: String::new(),
-        position: 0,
-        created_at_ms: now,
-    })
-    .await?;
+    crate::bench_desk::bench_group(&db, "UTC", now).await?;
     let hash = identity::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let email = |s: String| identity::Email::parse(&s).map_err(|e| anyhow::anyhow!("{e}"));
     let capacity = customers_n.div_ceil(agents_n) as i64;
     let mut agent_tokens = std::collections::HashMap::new();
     for n in 0..agents_n {
-        let user = db
-            .create_user(
-                &email(format!("a{n}@bench.okwallet.local"))?,
-                &hash,
-                identity::Role::Agent,
-                "en",
-            )
-            .await?;
-        db.start_totp(&user.id, "JBSWY3DPEHPK3PXP").await?;
-        db.confirm_totp(&user.id, 1, &[]).await?;
-        db.put_agent(&AgentRow {
-            user_id: user.id.clone(),
-            display_name: format!("Agent {n}"),
-            group_id: "general".into(),
-            presence: "online".into(),
-            capacity,
-            languages: "zh-CN,en".into(),
-            categories: String::new(),
-            last_assigned_at_ms: None,
-            presence_at_ms: now,
-        })
-        .await?;
+        let user = crate::bench_desk::bench_agent(&db, &hash, n, "en", capacity, now).await?;
         agent_tokens.insert(user.id.clone(), session(&db, &user.id).await?);
     }
     let mut customer_tokens = Vec::new();

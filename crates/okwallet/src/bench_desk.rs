@@ -113,6 +113,57 @@ where
     (latencies, elapsed, failures.load(Ordering::Relaxed))
 }
 
+/// The benchmarks' one support group, "general", open around the clock in `zone`.
+pub(crate) async fn bench_group(db: &store::Db, zone: &str, now: i64) -> anyhow::Result<()> {
+    let spec = helpcenter::directory::ScheduleSpec::from_text(zone, true, "", "", "")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.put_support_group(&SupportGroup {
+        id: "general".into(),
+        name_zh: "综合".into(),
+        name_en: "General".into(),
+        schedule: spec.to_json(),
+        languages: "zh-CN,en".into(),
+        categories: String::new(),
+        position: 0,
+        created_at_ms: now,
+    })
+    .await?;
+    Ok(())
+}
+
+/// Benchmark agent `n` (`a{n}@bench.okwallet.local`): a confirmed second factor, online in
+/// "general" with `capacity`.
+pub(crate) async fn bench_agent(
+    db: &store::Db,
+    hash: &str,
+    n: usize,
+    locale: &str,
+    capacity: i64,
+    now: i64,
+) -> anyhow::Result<store::users::User> {
+    let email = identity::Email::parse(&format!("a{n}@bench.okwallet.local"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = db
+        .create_user(&email, hash, identity::Role::Agent, locale)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.start_totp(&user.id, "JBSWY3DPEHPK3PXP").await?;
+    db.confirm_totp(&user.id, 1, &[]).await?;
+    db.put_agent(&AgentRow {
+        user_id: user.id.clone(),
+        display_name: format!("Agent {n}"),
+        group_id: "general".into(),
+        presence: "online".into(),
+        capacity,
+        languages: "zh-CN,en".into(),
+        categories: String::new(),
+        last_assigned_at_ms: None,
+        presence_at_ms: now,
+    })
+    .await?;
+    Ok(user)
+}
+
 fn per_s(n: usize, seconds: f64) -> f64 {
     ((n as f64 / seconds) * 10.0).round() / 10.0
 }
@@ -133,19 +184,7 @@ pub async fn helpdesk(config: &Config, args: DeskBenchArgs) -> anyhow::Result<Ex
         );
     }
     let now = store::now_ms();
-    let spec = helpcenter::directory::ScheduleSpec::from_text("Asia/Shanghai", true, "", "", "")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    db.put_support_group(&SupportGroup {
-        id: "general".into(),
-        name_zh: "综合".into(),
-        name_en: "General".into(),
-        schedule: spec.to_json(),
-        languages: "zh-CN,en".into(),
-        categories: String::new(),
-        position: 0,
-        created_at_ms: now,
-    })
-    .await?;
+    bench_group(&db, "Asia/Shanghai", now).await?;
     db.replace_sla_targets(&[SlaTargetRow {
         priority: "normal".into(),
         category: String::new(),
@@ -172,29 +211,7 @@ pub async fn helpdesk(config: &Config, args: DeskBenchArgs) -> anyhow::Result<Ex
     let mut agent_tokens = Vec::new();
     let mut agent_cookie = String::new();
     for n in 0..agents_n {
-        let user = db
-            .create_user(
-                &email(format!("a{n}@bench.okwallet.local"))?,
-                &hash,
-                identity::Role::Agent,
-                "zh-CN",
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        db.start_totp(&user.id, "JBSWY3DPEHPK3PXP").await?;
-        db.confirm_totp(&user.id, 1, &[]).await?;
-        db.put_agent(&AgentRow {
-            user_id: user.id.clone(),
-            display_name: format!("Agent {n}"),
-            group_id: "general".into(),
-            presence: "online".into(),
-            capacity: 50,
-            languages: "zh-CN,en".into(),
-            categories: String::new(),
-            last_assigned_at_ms: None,
-            presence_at_ms: now,
-        })
-        .await?;
+        let user = bench_agent(&db, &hash, n, "zh-CN", 50, now).await?;
         let origin = store::sessions::Origin {
             ip: "127.0.0.1".into(),
             user_agent: "okwallet bench".into(),

@@ -149,6 +149,11 @@ pub struct FileLiveConfig {
     /// The secret the PBX signs its call events with (HMAC-SHA-256); without it
     /// `POST /api/v1/cti/events` is off. At least 16 characters.
     pub cti_secret: Option<String>,
+    /// STUN/TURN servers for in-app calls, handed to the browsers of each call, e.g.
+    /// `[[live.ice_servers]] urls = ["turn:turn.example.com:3478"] username = "…" credential = "…"`
+    /// (coturn). Without any, calls connect directly, which works inside one network only.
+    #[serde(default)]
+    pub ice_servers: Vec<web::IceServer>,
 }
 
 impl fmt::Debug for FileLiveConfig {
@@ -157,6 +162,10 @@ impl fmt::Debug for FileLiveConfig {
             .field(
                 "cti_secret",
                 &self.cti_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "ice_servers",
+                &self.ice_servers.iter().map(|s| &s.urls).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -172,6 +181,24 @@ impl FileLiveConfig {
             if secret.chars().count() < 16 {
                 return Err(ConfigError(
                     "live.cti_secret: at least 16 characters (the value is not shown)".into(),
+                ));
+            }
+        }
+        for server in &self.ice_servers {
+            let known = |u: &String| {
+                ["stun:", "turn:", "turns:"]
+                    .iter()
+                    .any(|scheme| u.starts_with(scheme) && u.len() > scheme.len())
+            };
+            if server.urls.is_empty() || !server.urls.iter().all(known) {
+                return Err(ConfigError(
+                    "live.ice_servers: each needs urls starting with stun:, turn: or turns:".into(),
+                ));
+            }
+            let turn = server.urls.iter().any(|u| u.starts_with("turn"));
+            if turn && (server.username.is_none() || server.credential.is_none()) {
+                return Err(ConfigError(
+                    "live.ice_servers: a TURN server needs username and credential".into(),
                 ));
             }
         }
@@ -583,6 +610,32 @@ mod tests {
             10
         )
         .is_err());
+    }
+
+    #[test]
+    fn ice_servers_are_checked_and_turn_credentials_never_shown() {
+        let parse = |text: &str| {
+            toml::from_str::<FileLiveConfig>(text)
+                .unwrap()
+                .settled()
+                .map(|c| format!("{c:?}"))
+        };
+        let shown = parse(
+            "[[ice_servers]]\nurls = [\"stun:stun.example.com:3478\"]\n\
+             [[ice_servers]]\nurls = [\"turn:turn.example.com:3478\"]\n\
+             username = \"okw\"\ncredential = \"turnpass-secret\"\n",
+        )
+        .unwrap();
+        assert!(shown.contains("turn:turn.example.com:3478"), "{shown}");
+        assert!(!shown.contains("turnpass-secret"), "{shown}");
+        for bad in [
+            "[[ice_servers]]\nurls = []\n",
+            "[[ice_servers]]\nurls = [\"http://stun.example.com\"]\n",
+            "[[ice_servers]]\nurls = [\"stun:\"]\n",
+            "[[ice_servers]]\nurls = [\"turn:turn.example.com\"]\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

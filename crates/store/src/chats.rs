@@ -21,6 +21,25 @@ pub struct Chat {
     pub agent_read_seq: i64,
     pub created_at_ms: i64,
     pub ended_at_ms: Option<i64>,
+    /// text, voice (an in-app call).
+    pub media: String,
+    pub signal_seq: i64,
+    /// When the agent picked up a call, and who.
+    pub answered_at_ms: Option<i64>,
+    pub answered_by: Option<String>,
+    /// How a call ended: completed, abandoned, failed.
+    pub call_outcome: Option<String>,
+    pub call_notes: String,
+}
+
+/// A WebRTC signal between the two browsers of a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSignal {
+    pub seq: i64,
+    /// customer, agent.
+    pub author_kind: String,
+    pub body: String,
+    pub created_at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +66,8 @@ pub enum Appended {
 }
 
 const CHAT_COLUMNS: &str = "id, ticket_id, customer_id, state, last_seq, customer_read_seq, \
-     agent_read_seq, created_at_ms, ended_at_ms";
+     agent_read_seq, created_at_ms, ended_at_ms, media, signal_seq, answered_at_ms, answered_by, \
+     call_outcome, call_notes";
 const MESSAGE_COLUMNS: &str =
     "chat_id, seq, id, author_kind, author_id, client_id, body, created_at_ms";
 
@@ -62,6 +82,12 @@ fn chat_from_row(r: &AnyRow) -> anyhow::Result<Chat> {
         agent_read_seq: r.try_get("agent_read_seq")?,
         created_at_ms: r.try_get("created_at_ms")?,
         ended_at_ms: r.try_get("ended_at_ms")?,
+        media: r.try_get("media")?,
+        signal_seq: r.try_get("signal_seq")?,
+        answered_at_ms: r.try_get("answered_at_ms")?,
+        answered_by: r.try_get("answered_by")?,
+        call_outcome: r.try_get("call_outcome")?,
+        call_notes: r.try_get("call_notes")?,
     })
 }
 
@@ -81,7 +107,8 @@ fn message_from_row(r: &AnyRow) -> anyhow::Result<ChatMessage> {
 impl Db {
     pub async fn create_chat(&self, c: &Chat) -> anyhow::Result<()> {
         let sql = format!(
-            "INSERT INTO chats ({CHAT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO chats ({CHAT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
         sqlx::query(&sql)
             .bind(&c.id)
@@ -93,6 +120,12 @@ impl Db {
             .bind(c.agent_read_seq)
             .bind(c.created_at_ms)
             .bind(c.ended_at_ms)
+            .bind(&c.media)
+            .bind(c.signal_seq)
+            .bind(c.answered_at_ms)
+            .bind(&c.answered_by)
+            .bind(&c.call_outcome)
+            .bind(&c.call_notes)
             .execute(self.pool())
             .await
             .context("while starting a chat")?;
@@ -313,5 +346,121 @@ impl Db {
         .await
         .context("while ending a chat")?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The agent picks up a call; whether this was the pick-up (an ended or answered call is
+    /// not picked up again).
+    pub async fn answer_call(
+        &self,
+        chat_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE chats SET answered_at_ms = $1, answered_by = $2 \
+             WHERE id = $3 AND media = 'voice' AND state = 'open' AND answered_at_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(agent_id)
+        .bind(chat_id)
+        .execute(self.pool())
+        .await
+        .context("while answering a call")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a call ended, once.
+    pub async fn set_call_outcome(&self, chat_id: &str, outcome: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE chats SET call_outcome = $1 \
+             WHERE id = $2 AND media = 'voice' AND call_outcome IS NULL",
+        )
+        .bind(outcome)
+        .bind(chat_id)
+        .execute(self.pool())
+        .await
+        .context("while recording a call's outcome")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_call_notes(&self, chat_id: &str, notes: &str) -> anyhow::Result<bool> {
+        let done =
+            sqlx::query("UPDATE chats SET call_notes = $1 WHERE id = $2 AND media = 'voice'")
+                .bind(notes)
+                .bind(chat_id)
+                .execute(self.pool())
+                .await
+                .context("while keeping a call's notes")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a signal with the chat's next signal number; `None` once the chat has ended or
+    /// holds `max` signals already.
+    pub async fn append_chat_signal(
+        &self,
+        chat_id: &str,
+        author_kind: &str,
+        body: &str,
+        max: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<Option<i64>> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "UPDATE chats SET signal_seq = signal_seq + 1 \
+             WHERE id = $1 AND state = 'open' AND media = 'voice' AND signal_seq < $2 \
+             RETURNING signal_seq",
+        )
+        .bind(chat_id)
+        .bind(max)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("while numbering a call signal")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let seq: i64 = row.try_get("signal_seq")?;
+        sqlx::query(
+            "INSERT INTO chat_signals (chat_id, seq, author_kind, body, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(chat_id)
+        .bind(seq)
+        .bind(author_kind)
+        .bind(body)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await
+        .context("while storing a call signal")?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+
+    /// Signals after `after_seq` from the side that is not `reader_kind`, in order.
+    pub async fn chat_signals(
+        &self,
+        chat_id: &str,
+        after_seq: i64,
+        reader_kind: &str,
+    ) -> anyhow::Result<Vec<ChatSignal>> {
+        let rows = sqlx::query(
+            "SELECT seq, author_kind, body, created_at_ms FROM chat_signals \
+             WHERE chat_id = $1 AND seq > $2 AND author_kind <> $3 ORDER BY seq LIMIT 500",
+        )
+        .bind(chat_id)
+        .bind(after_seq)
+        .bind(reader_kind)
+        .fetch_all(self.pool())
+        .await
+        .context("while reading call signals")?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChatSignal {
+                    seq: r.try_get("seq")?,
+                    author_kind: r.try_get("author_kind")?,
+                    body: r.try_get("body")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                })
+            })
+            .collect()
     }
 }

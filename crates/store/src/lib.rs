@@ -105,6 +105,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_helpdesk.sql"),
     ),
     (11, "live", include_str!("../migrations/0011_live.sql")),
+    (12, "voice", include_str!("../migrations/0012_voice.sql")),
 ];
 
 /// The newest schema version this build knows.

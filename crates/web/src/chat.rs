@@ -32,6 +32,8 @@ pub enum Nudge {
     Read { agent: bool, seq: i64 },
     /// The chat's queue, agent or state may have changed.
     State,
+    /// New call signals are stored: read after your last one.
+    Signals,
 }
 
 /// The chats this node's connections listen to.
@@ -102,6 +104,7 @@ fn encode(node: &str, chat_id: &str, nudge: Nudge) -> String {
         Nudge::Typing { agent } => ("t", agent, 0),
         Nudge::Read { agent, seq } => ("r", agent, seq),
         Nudge::State => ("s", false, 0),
+        Nudge::Signals => ("g", false, 0),
     };
     format!("{node}|{chat_id}|{kind}|{}|{seq}", u8::from(agent))
 }
@@ -119,6 +122,7 @@ fn decode(payload: &str) -> Option<(&str, &str, Nudge)> {
         "t" => Nudge::Typing { agent },
         "r" => Nudge::Read { agent, seq },
         "s" => Nudge::State,
+        "g" => Nudge::Signals,
         _ => return None,
     };
     Some((node, chat, nudge))
@@ -145,6 +149,7 @@ pub fn spawn_listener(state: AppState) {
                 for chat in state.chat.chat_ids() {
                     state.chat.nudge(&chat, Nudge::Messages);
                     state.chat.nudge(&chat, Nudge::State);
+                    state.chat.nudge(&chat, Nudge::Signals);
                 }
             }
             loop {
@@ -189,6 +194,7 @@ mod tests {
         for n in [
             Nudge::Messages,
             Nudge::State,
+            Nudge::Signals,
             Nudge::Typing { agent: true },
             Nudge::Read {
                 agent: false,

@@ -600,7 +600,9 @@ fn notices(
 ) -> Vec<NewMail> {
     let mut mails = Vec::new();
     let link = ticket_page(&state.settings, &t.id);
-    if let Some(m) = message.filter(|m| !m.internal) {
+    // A reply in a live chat or call was seen live: no mail for it.
+    let live = |m: &&TicketMessage| m.channel == "chat" || m.channel == "in_app_call";
+    if let Some(m) = message.filter(|m| !m.internal && !live(m)) {
         if emitted.contains(&Emitted::PublicReply { by_agent: true }) {
             mails.push(crate::mail::for_user(
                 requester,

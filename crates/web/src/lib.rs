@@ -88,6 +88,23 @@ pub struct Settings {
     pub desk: desk::DeskSettings,
     /// The secret the PBX signs call events with; `None`: `POST /api/v1/cti/events` is off.
     pub cti_secret: Option<String>,
+    /// The STUN/TURN servers browsers use for in-app calls (empty: direct connections only,
+    /// which work on one network).
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// A STUN or TURN server for WebRTC, as a browser's `RTCIceServer` takes it.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:host:port`, `turn:host:port?transport=udp`, `turns:…`.
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 impl Settings {
@@ -117,6 +134,7 @@ impl Default for Settings {
             allow_private_webhooks: false,
             desk: desk::DeskSettings::default(),
             cti_secret: None,
+            ice_servers: Vec::new(),
         }
     }
 }

@@ -8,7 +8,9 @@
 //! paying a merchant's payment link, converting at a locked quote, and the history with its CSV
 //! export read back and "get help with this", the help center (search in both languages,
 //! articles and feedback, the contact page under a fixed clock, the official check and a
-//! report, the incident banner on the deposit page, and its admin pages), in
+//! report, the incident banner on the deposit page, and its admin pages), a free in-app call
+//! between two Chromium instances with fake microphones (WebRTC audio both ways, chat during the
+//! call with an input method composing, the call's record and notes), in
 //! zh-CN and English at desktop and phone widths, with a full-page screenshot of
 //! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
 //! critical findings.

@@ -26,6 +26,20 @@
 //! `{"type":"typing"}`, `{"type":"read","seq":n}` and `{"type":"end"}`. A client that lost its
 //! connection reconnects with `after` = the last `seq` it saw and resends what was not
 //! acknowledged with the same `client_id`: nothing is lost, and nothing is stored or shown twice.
+//!
+//! # In-app voice calls
+//! A call is a chat started with `"media":"voice"` (ticket channel `in_app_call`): it queues
+//! and is routed like a chat, and its text side stays usable. On a call's connections `hello`
+//! also carries `ice_servers` (the operator's STUN/TURN servers, as `RTCIceServer`s) and the
+//! server sends `{"type":"call","state":"ringing"|"connected"|"ended","outcome":…}` when the
+//! call's state changes. The agent picks up with `{"type":"answer"}`; then the caller's browser
+//! makes the WebRTC offer. Each side sends `{"type":"signal","data":{…}}` (an SDP description
+//! or an ICE candidate, at most 16 KiB, at most 400 per call, only once the call is connected),
+//! which reaches the other side as `{"type":"signal","from":…,"data":{…}}`, numbered and stored
+//! like messages so it crosses nodes. `{"type":"hangup"}` (or `{"type":"hangup","reason":
+//! "failed"}` when the media never connected) ends the call and the chat. The call record —
+//! wait, duration, agent, outcome, and the agent's notes (`PUT /api/v1/chats/{id}/call-notes`)
+//! — is in `call` of the chat's view and is kept on the ticket when the call ends.
 
 use std::time::Duration;
 
@@ -67,6 +81,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/chats/{id}", get(one))
         .route("/api/v1/chats/{id}/ws", get(ws))
         .route("/api/v1/chats/{id}/end", post(end))
+        .route(
+            "/api/v1/chats/{id}/call-notes",
+            axum::routing::put(put_call_notes),
+        )
         .route("/api/v1/agent/chats", get(held))
 }
 
@@ -83,6 +101,9 @@ pub struct StartChat {
     /// An entry of the caller's activity history it is about.
     #[serde(default)]
     pub reference: Option<String>,
+    /// text (default) or voice: an in-app call (free, over the internet).
+    #[serde(default)]
+    pub media: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +122,29 @@ pub struct ChatView {
     pub last_seq: i64,
     pub created_at: String,
     pub ended_at: Option<String>,
+    /// text, voice.
+    pub media: String,
+    /// A voice call's record.
+    pub call: Option<CallView>,
+}
+
+/// An in-app call's record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallView {
+    /// waiting (for an agent), ringing (at the agent), connected, ended.
+    pub state: String,
+    /// From the start until the agent picked up (or until it ended unanswered).
+    pub wait_s: i64,
+    /// From the pick-up until the end; 0 when never answered.
+    pub duration_s: i64,
+    /// The agent who picked up.
+    pub answered_by: Option<crate::api::live::AgentBadge>,
+    /// completed, abandoned (the caller hung up first), declined (the agent ended it unanswered),
+    /// failed (the audio never connected); none while the call lasts.
+    pub outcome: Option<String>,
+    /// The agent's notes: staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,17 +180,26 @@ enum Side {
 }
 
 /// The chat and the caller's side in it; 404 for anyone else.
-async fn participant(
+/// A chat and its ticket (404 when there is none).
+async fn chat_and_ticket(
     state: &AppState,
-    current: &CurrentSession,
     id: &str,
-) -> Result<(Chat, store::tickets::Ticket, Side), ApiError> {
+) -> Result<(Chat, store::tickets::Ticket), ApiError> {
     let chat = state.db.chat(id).await?.ok_or_else(ApiError::not_found)?;
     let ticket = state
         .db
         .ticket(&chat.ticket_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    Ok((chat, ticket))
+}
+
+async fn participant(
+    state: &AppState,
+    current: &CurrentSession,
+    id: &str,
+) -> Result<(Chat, store::tickets::Ticket, Side), ApiError> {
+    let (chat, ticket) = chat_and_ticket(state, id).await?;
     if chat.customer_id == current.user.id {
         return Ok((chat, ticket, Side::Customer));
     }
@@ -165,10 +218,11 @@ async fn participant(
     }
 }
 
-async fn chat_view(
+pub(crate) async fn chat_view(
     state: &AppState,
     chat: &Chat,
     ticket: &store::tickets::Ticket,
+    staff: bool,
 ) -> Result<ChatView, ApiError> {
     let waiting = chat.state == "open" && ticket.assignee_id.is_none();
     let (queue_position, eta_s) = if waiting {
@@ -195,7 +249,14 @@ async fn chat_view(
         Some(a) => Some(badge_of(state, a).await?),
         None => None,
     };
+    let call = if chat.media == "voice" {
+        Some(call_view(state, chat, waiting, staff).await?)
+    } else {
+        None
+    };
     Ok(ChatView {
+        media: chat.media.clone(),
+        call,
         id: chat.id.clone(),
         ticket_id: ticket.id.clone(),
         ticket_number: ticket.number,
@@ -215,7 +276,42 @@ async fn chat_view(
     })
 }
 
-async fn badge_of(
+async fn call_view(
+    state: &AppState,
+    chat: &Chat,
+    waiting: bool,
+    staff: bool,
+) -> Result<CallView, ApiError> {
+    let now = store::now_ms();
+    let end = chat.ended_at_ms.unwrap_or(now);
+    let state_name = call_state(chat, waiting);
+    Ok(CallView {
+        state: state_name.into(),
+        wait_s: (chat.answered_at_ms.unwrap_or(end) - chat.created_at_ms).max(0) / 1000,
+        duration_s: chat.answered_at_ms.map_or(0, |at| (end - at).max(0) / 1000),
+        answered_by: match &chat.answered_by {
+            Some(a) => Some(badge_of(state, a).await?),
+            None => None,
+        },
+        outcome: chat.call_outcome.clone(),
+        notes: staff.then(|| chat.call_notes.clone()),
+    })
+}
+
+/// waiting, ringing, connected or ended.
+fn call_state(chat: &Chat, waiting: bool) -> &'static str {
+    if chat.state == "ended" {
+        "ended"
+    } else if chat.answered_at_ms.is_some() {
+        "connected"
+    } else if waiting {
+        "waiting"
+    } else {
+        "ringing"
+    }
+}
+
+pub(crate) async fn badge_of(
     state: &AppState,
     user_id: &str,
 ) -> Result<crate::api::live::AgentBadge, ApiError> {
@@ -289,6 +385,18 @@ pub async fn start(
     current: CurrentSession,
     ApiJson(body): ApiJson<StartChat>,
 ) -> Result<(StatusCode, ApiJson<ChatView>), ApiError> {
+    let view = start_chat(&state, lang, &current, body).await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// Starts a chat or call for a customer (the API's and the pages' way in).
+pub(crate) async fn start_chat(
+    state: &AppState,
+    lang: Lang,
+    current: &CurrentSession,
+    body: StartChat,
+) -> Result<ChatView, ApiError> {
+    let state = state.clone();
     if current.user.role.is_staff() {
         return Err(ApiError::new(Reason::Forbidden));
     }
@@ -300,6 +408,11 @@ pub async fn start(
                 "use login_failed, funds_delayed, cannot_trade, account_security, payment_failed or other",
             )
         })?,
+    };
+    let voice = match body.media.as_deref() {
+        None | Some("") | Some("text") => false,
+        Some("voice") => true,
+        Some(_) => return Err(invalid("media", "use text or voice")),
     };
     let mut masked = Vec::new();
     let first = match body.message.as_deref().map(str::trim) {
@@ -334,22 +447,26 @@ pub async fn start(
     if !available {
         return Err(ApiError::new(Reason::ChatUnavailable));
     }
-    let subject = match lang {
-        Lang::ZhCn => format!("在线客服：{}", category_label(category, lang)),
-        Lang::En => format!("Chat: {}", category_label(category, lang)),
+    let subject = match (lang, voice) {
+        (Lang::ZhCn, false) => format!("在线客服：{}", category_label(category, lang)),
+        (Lang::ZhCn, true) => format!("网络电话：{}", category_label(category, lang)),
+        (Lang::En, false) => format!("Chat: {}", category_label(category, lang)),
+        (Lang::En, true) => format!("In-app call: {}", category_label(category, lang)),
     };
     let opened = desk::open_ticket(
         &state,
         desk::NewTicket {
             requester_id: current.user.id.clone(),
             subject,
-            body: first.clone().unwrap_or_else(|| match lang {
-                Lang::ZhCn => "（在线客服会话）".to_owned(),
-                Lang::En => "(live chat)".to_owned(),
+            body: first.clone().unwrap_or_else(|| match (lang, voice) {
+                (Lang::ZhCn, false) => "（在线客服会话）".to_owned(),
+                (Lang::ZhCn, true) => "（应用内网络电话）".to_owned(),
+                (Lang::En, false) => "(live chat)".to_owned(),
+                (Lang::En, true) => "(in-app call)".to_owned(),
             }),
             category,
             priority: Priority::Normal,
-            channel: "chat".into(),
+            channel: if voice { "in_app_call" } else { "chat" }.into(),
             language: lang.tag().to_owned(),
             reference,
             tags: Default::default(),
@@ -376,6 +493,12 @@ pub async fn start(
         agent_read_seq: 0,
         created_at_ms: now,
         ended_at_ms: None,
+        media: if voice { "voice" } else { "text" }.into(),
+        signal_seq: 0,
+        answered_at_ms: None,
+        answered_by: None,
+        call_outcome: None,
+        call_notes: String::new(),
     };
     state.db.create_chat(&chat).await?;
     if let Some(text) = first {
@@ -401,10 +524,7 @@ pub async fn start(
         .ticket(&chat.ticket_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(chat_view(&state, &chat, &ticket).await?),
-    ))
+    chat_view(&state, &chat, &ticket, false).await
 }
 
 fn category_label(c: Category, lang: Lang) -> &'static str {
@@ -421,7 +541,7 @@ pub async fn mine(
     let mut items = Vec::new();
     for chat in state.db.chats_of(&current.user.id, 50).await? {
         if let Some(t) = state.db.ticket(&chat.ticket_id).await? {
-            items.push(chat_view(&state, &chat, &t).await?);
+            items.push(chat_view(&state, &chat, &t, false).await?);
         }
     }
     Ok(ApiJson(ChatList { items }))
@@ -445,7 +565,7 @@ pub async fn one(
     Path(id): Path<String>,
     Query(q): Query<AfterQuery>,
 ) -> Result<ApiJson<ChatWithMessages>, ApiError> {
-    let (chat, ticket, _) = participant(&state, &current, &id).await?;
+    let (chat, ticket, side) = participant(&state, &current, &id).await?;
     let names = agent_names(&state).await?;
     let messages = state
         .db
@@ -455,9 +575,97 @@ pub async fn one(
         .map(|m| message_view(m, &names))
         .collect();
     Ok(ApiJson(ChatWithMessages {
-        chat: chat_view(&state, &chat, &ticket).await?,
+        chat: chat_view(&state, &chat, &ticket, side == Side::Staff).await?,
         messages,
     }))
+}
+
+/// A chat for a page: its view, messages, whether the caller is staff on it, and what that
+/// side has not read.
+pub(crate) struct FullChat {
+    pub view: ChatView,
+    pub messages: Vec<ChatMessageView>,
+    pub staff: bool,
+    pub unread: i64,
+    pub category: String,
+}
+
+pub(crate) async fn chat_with_messages(
+    state: &AppState,
+    current: &CurrentSession,
+    id: &str,
+) -> Result<FullChat, ApiError> {
+    let (chat, ticket, side) = participant(state, current, id).await?;
+    let names = agent_names(state).await?;
+    let messages = state
+        .db
+        .chat_messages(&chat.id, 0, 1_000)
+        .await?
+        .iter()
+        .map(|m| message_view(m, &names))
+        .collect();
+    let staff = side == Side::Staff;
+    let read = if staff {
+        chat.agent_read_seq
+    } else {
+        chat.customer_read_seq
+    };
+    Ok(FullChat {
+        view: chat_view(state, &chat, &ticket, staff).await?,
+        messages,
+        staff,
+        unread: chat.last_seq - read,
+        category: ticket.category.clone(),
+    })
+}
+
+/// The agent's first message in a chat or call is the ticket's first response (the SLA's
+/// first clock stops): it is put on the ticket as the agent's public reply, without a mail —
+/// the customer read it live.
+async fn first_response(
+    state: &AppState,
+    chat_id: &str,
+    current: &CurrentSession,
+    body: &str,
+) -> Result<(), ApiError> {
+    let (chat, ticket) = chat_and_ticket(state, chat_id).await?;
+    if ticket.first_responded_at_ms.is_some() {
+        return Ok(());
+    }
+    desk::change_ticket(
+        state,
+        &ticket.id,
+        &helpdesk::change::Actor::Agent(current.user.id.clone()),
+        Some(&current.user.id),
+        &desk::Asked {
+            request: helpdesk::change::Request {
+                message: Some(helpdesk::change::Message::Public),
+                ..Default::default()
+            },
+            body: Some(body.to_owned()),
+            channel: chat_channel(&chat).into(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn chat_channel(chat: &Chat) -> &'static str {
+    if chat.media == "voice" {
+        "in_app_call"
+    } else {
+        "chat"
+    }
+}
+
+/// Whether the caller is on the staff side of a chat (404 when not in it at all).
+pub(crate) async fn side_of(
+    state: &AppState,
+    current: &CurrentSession,
+    id: &str,
+) -> Result<bool, ApiError> {
+    Ok(participant(state, current, id).await?.2 == Side::Staff)
 }
 
 /// Staff: the open chats the caller holds (several at once), oldest first.
@@ -472,7 +680,7 @@ pub async fn held(
     let mut items = Vec::new();
     for chat in state.db.chats_held_by(&current.user.id).await? {
         if let Some(t) = state.db.ticket(&chat.ticket_id).await? {
-            items.push(chat_view(&state, &chat, &t).await?);
+            items.push(chat_view(&state, &chat, &t, true).await?);
         }
     }
     Ok(ApiJson(ChatList { items }))
@@ -488,9 +696,62 @@ pub async fn end(
     Path(id): Path<String>,
 ) -> Result<ApiJson<ChatView>, ApiError> {
     participant(&state, &current, &id).await?;
-    end_chat(&state, &id, &current).await?;
-    let (chat, ticket, _) = participant(&state, &current, &id).await?;
-    Ok(ApiJson(chat_view(&state, &chat, &ticket).await?))
+    end_chat(&state, &id, &current, None).await?;
+    let (chat, ticket, side) = participant(&state, &current, &id).await?;
+    Ok(ApiJson(
+        chat_view(&state, &chat, &ticket, side == Side::Staff).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallNotes {
+    /// The agent's notes on the call (secrets are hidden); replaces earlier notes.
+    pub notes: String,
+}
+
+/// Staff on the call (or a supervisor): keeps notes on an in-app call's record.
+#[utoipa::path(put, path = "/api/v1/chats/{id}/call-notes", tag = "live support", security(("bearer" = [])),
+    request_body = CallNotes,
+    responses((status = 200, body = ChatView),
+        (status = 404, description = "`not_found`: not a call of yours, or not a call", body = crate::error::Problem),
+        (status = 422, description = "`invalid_field`", body = crate::error::Problem)))]
+pub async fn put_call_notes(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CallNotes>,
+) -> Result<ApiJson<ChatView>, ApiError> {
+    let view = keep_call_notes(&state, &current, &id, &body.notes).await?;
+    Ok(ApiJson(view))
+}
+
+/// Keeps an agent's notes on a call (the API's and the console's way in).
+pub(crate) async fn keep_call_notes(
+    state: &AppState,
+    current: &CurrentSession,
+    id: &str,
+    notes: &str,
+) -> Result<ChatView, ApiError> {
+    let (chat, _, side) = participant(state, current, id).await?;
+    if side != Side::Staff || chat.media != "voice" {
+        return Err(ApiError::not_found());
+    }
+    let notes = notes.trim();
+    if notes.chars().count() > crate::api::tickets::BODY_CHARS_MAX {
+        return Err(invalid("notes", "at most 20,000 characters"));
+    }
+    let mut masked = Vec::new();
+    let notes = scrub(notes.to_owned(), &mut masked);
+    let ticket = state
+        .db
+        .ticket(&chat.ticket_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    record_masked(state, &chat.customer_id, ticket.number, true, &masked).await?;
+    state.db.set_call_notes(&chat.id, &notes).await?;
+    let chat = state.db.chat(id).await?.ok_or_else(ApiError::not_found)?;
+    chat_view(state, &chat, &ticket, true).await
 }
 
 /// The chat's WebSocket (see the module documentation for the protocol).
@@ -505,8 +766,20 @@ pub async fn ws(
     Query(q): Query<AfterQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let (chat, _, side) = participant(&state, &current, &id).await?;
-    let after = q.after.unwrap_or(0).max(0);
+    open_ws(state, current, &id, q.after, upgrade).await
+}
+
+/// Upgrades to a chat's WebSocket for a participant (the API's bearer token or, from the
+/// pages, a cookie session whose origin was checked).
+pub(crate) async fn open_ws(
+    state: AppState,
+    current: CurrentSession,
+    id: &str,
+    after: Option<i64>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (chat, _, side) = participant(&state, &current, id).await?;
+    let after = after.unwrap_or(0).max(0);
     Ok(upgrade
         .max_message_size(64 * 1024)
         // Chat frames are small: tungstenite's 128 KiB default buffers would make an idle
@@ -517,6 +790,10 @@ pub async fn ws(
             let mut conn = Connection {
                 state,
                 current,
+                voice: chat.media == "voice",
+                // Signals from before the connection are stale (an earlier negotiation).
+                last_signal: chat.signal_seq,
+                call_told: None,
                 chat_id: chat.id,
                 side,
                 last_sent: after,
@@ -535,11 +812,32 @@ pub async fn ws(
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
-    Send { client_id: String, body: String },
+    Send {
+        client_id: String,
+        body: String,
+    },
     Typing,
-    Read { seq: i64 },
+    Read {
+        seq: i64,
+    },
     End,
+    /// The agent picks up a call.
+    Answer,
+    /// WebRTC signalling for the other side.
+    Signal {
+        data: serde_json::Value,
+    },
+    /// Ends a call (and its chat); `reason: "failed"` when the audio never connected.
+    Hangup {
+        #[serde(default)]
+        reason: Option<String>,
+    },
 }
+
+/// The longest signal (an SDP description is a few KiB).
+const SIGNAL_BYTES_MAX: usize = 16 * 1024;
+/// Signals per call: a negotiation takes a few dozen.
+const SIGNALS_MAX: i64 = 400;
 
 struct Connection {
     state: AppState,
@@ -556,6 +854,12 @@ struct Connection {
     names: std::collections::HashMap<String, String>,
     /// When this connection's last typing mark went out.
     typed_at: Option<std::time::Instant>,
+    /// A voice call.
+    voice: bool,
+    /// The last signal number this connection has passed on.
+    last_signal: i64,
+    /// The call state last told.
+    call_told: Option<&'static str>,
 }
 
 impl Connection {
@@ -567,19 +871,22 @@ impl Connection {
     async fn run(&mut self, ws: &mut WebSocket) -> anyhow::Result<()> {
         let mut nudges = self.state.chat.subscribe(&self.chat_id);
         let (chat, ticket) = self.load().await?;
-        let view = chat_view(&self.state, &chat, &ticket).await.map_err(api)?;
+        let view = chat_view(&self.state, &chat, &ticket, self.side == Side::Staff)
+            .await
+            .map_err(api)?;
         self.agent_id = ticket.assignee_id.clone();
-        self.send(
-            ws,
-            serde_json::json!({
-                "type": "hello",
-                "chat": view,
-                "you": if self.side == Side::Customer { "customer" } else { "agent" },
-            }),
-        )
-        .await?;
+        let mut hello = serde_json::json!({
+            "type": "hello",
+            "chat": view,
+            "you": self.kind(),
+        });
+        if self.voice {
+            hello["ice_servers"] = serde_json::to_value(&self.state.settings.ice_servers)?;
+        }
+        self.send(ws, hello).await?;
         self.deliver(ws).await?;
         self.look_at_queue(ws).await?;
+        self.look_at_call(ws).await?;
         let mut look = tokio::time::interval(QUEUE_LOOK);
         look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -609,7 +916,11 @@ impl Connection {
                                 self.send(ws, serde_json::json!({"type": "read", "from": side_name(agent), "seq": seq})).await?;
                             }
                         }
-                        Ok(Nudge::State) => self.look_at_queue(ws).await?,
+                        Ok(Nudge::State) => {
+                            self.look_at_queue(ws).await?;
+                            self.look_at_call(ws).await?;
+                        }
+                        Ok(Nudge::Signals) => self.deliver_signals(ws).await?,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
                     }
                 }
@@ -622,20 +933,104 @@ impl Connection {
         }
     }
 
+    fn kind(&self) -> &'static str {
+        match self.side {
+            Side::Customer => "customer",
+            Side::Staff => "agent",
+        }
+    }
+
+    /// Tells the call's state when it changed.
+    async fn look_at_call(&mut self, ws: &mut WebSocket) -> anyhow::Result<()> {
+        if !self.voice {
+            return Ok(());
+        }
+        let (chat, ticket) = self.load().await?;
+        let now = call_state(&chat, chat.state == "open" && ticket.assignee_id.is_none());
+        if self.call_told != Some(now) {
+            self.call_told = Some(now);
+            self.send(
+                ws,
+                serde_json::json!({"type": "call", "state": now, "outcome": chat.call_outcome}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Passes on the other side's signals after the last one passed on, in order.
+    async fn deliver_signals(&mut self, ws: &mut WebSocket) -> anyhow::Result<()> {
+        if !self.voice {
+            return Ok(());
+        }
+        let signals = self
+            .state
+            .db
+            .chat_signals(&self.chat_id, self.last_signal, self.kind())
+            .await?;
+        for signal in signals {
+            let data: serde_json::Value = serde_json::from_str(&signal.body)?;
+            self.send(
+                ws,
+                serde_json::json!({"type": "signal", "from": signal.author_kind, "seq": signal.seq, "data": data}),
+            )
+            .await?;
+            self.last_signal = signal.seq;
+        }
+        Ok(())
+    }
+
+    async fn signal(&mut self, ws: &mut WebSocket, data: serde_json::Value) -> anyhow::Result<()> {
+        if !self.voice {
+            return self.error(ws, "invalid_frame", "not a call").await;
+        }
+        let body = data.to_string();
+        if !data.is_object() || body.len() > SIGNAL_BYTES_MAX {
+            return self
+                .error(ws, "invalid_frame", "data: a JSON object of at most 16 KiB")
+                .await;
+        }
+        let (chat, _) = self.load().await?;
+        if chat.answered_at_ms.is_none() || chat.state != "open" {
+            return self
+                .error(
+                    ws,
+                    "call_not_connected",
+                    "signals go once the call is answered",
+                )
+                .await;
+        }
+        let stored = self
+            .state
+            .db
+            .append_chat_signal(
+                &self.chat_id,
+                self.kind(),
+                &body,
+                SIGNALS_MAX,
+                store::now_ms(),
+            )
+            .await?;
+        match stored {
+            Some(_) => {
+                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Signals).await;
+                Ok(())
+            }
+            None => {
+                self.error(
+                    ws,
+                    "call_not_connected",
+                    "the call has ended or signalled too much",
+                )
+                .await
+            }
+        }
+    }
+
     async fn load(&self) -> anyhow::Result<(Chat, store::tickets::Ticket)> {
-        let chat = self
-            .state
-            .db
-            .chat(&self.chat_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("chat vanished"))?;
-        let ticket = self
-            .state
-            .db
-            .ticket(&chat.ticket_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("ticket vanished"))?;
-        Ok((chat, ticket))
+        chat_and_ticket(&self.state, &self.chat_id)
+            .await
+            .map_err(api)
     }
 
     /// Sends every message after the last one sent, in order.
@@ -685,7 +1080,9 @@ impl Connection {
             self.waiting = None;
             return Ok(());
         }
-        let view = chat_view(&self.state, &chat, &ticket).await.map_err(api)?;
+        let view = chat_view(&self.state, &chat, &ticket, self.side == Side::Staff)
+            .await
+            .map_err(api)?;
         let now = (view.queue_position, view.eta_s);
         if self.waiting != Some(now) {
             self.waiting = Some(now);
@@ -742,11 +1139,60 @@ impl Connection {
                 Ok(())
             }
             ClientFrame::End => {
-                end_chat(&self.state, &self.chat_id, &self.current)
+                end_chat(&self.state, &self.chat_id, &self.current, None)
                     .await
                     .map_err(api)?;
                 self.deliver(ws).await
             }
+            ClientFrame::Hangup { reason } => {
+                if !self.voice {
+                    return self.error(ws, "invalid_frame", "not a call").await;
+                }
+                let failed = reason.as_deref() == Some("failed");
+                end_chat(
+                    &self.state,
+                    &self.chat_id,
+                    &self.current,
+                    failed.then_some("failed"),
+                )
+                .await
+                .map_err(api)?;
+                self.deliver(ws).await?;
+                self.look_at_call(ws).await
+            }
+            ClientFrame::Answer => {
+                if !self.voice || !agent {
+                    return self
+                        .error(ws, "invalid_frame", "only the agent picks up a call")
+                        .await;
+                }
+                let picked = self
+                    .state
+                    .db
+                    .answer_call(&self.chat_id, &self.current.user.id, store::now_ms())
+                    .await?;
+                if !picked {
+                    return self
+                        .error(
+                            ws,
+                            "call_not_ringing",
+                            "this call was answered or has ended",
+                        )
+                        .await;
+                }
+                crate::chat::nudge(&self.state, &self.chat_id, Nudge::State).await;
+                // Picking up is the first response to a call.
+                first_response(
+                    &self.state,
+                    &self.chat_id,
+                    &self.current,
+                    "Call answered · 已接听来电",
+                )
+                .await
+                .map_err(api)?;
+                self.look_at_call(ws).await
+            }
+            ClientFrame::Signal { data } => self.signal(ws, data).await,
         }
     }
 
@@ -756,55 +1202,32 @@ impl Connection {
         client_id: String,
         body: String,
     ) -> anyhow::Result<()> {
-        let client_id = client_id.trim().to_owned();
-        if client_id.is_empty()
-            || client_id.len() > 64
-            || client_id == "first"
-            || client_id == "ended"
-        {
-            return self
-                .error(
-                    ws,
-                    "invalid_frame",
-                    "client_id: 1 to 64 characters of your own",
-                )
-                .await;
-        }
-        let text = match check_text("body", &body, CHAT_MESSAGE_CHARS_MAX) {
-            Ok(t) => t,
-            Err(_) => {
-                return self
-                    .error(ws, "invalid_frame", "body: 1 to 4,000 characters")
-                    .await
-            }
-        };
-        let mut masked = Vec::new();
-        let text = scrub(text, &mut masked);
-        let (kind, author) = match self.side {
-            Side::Customer => ("customer", Some(self.current.user.id.as_str())),
-            Side::Staff => ("agent", Some(self.current.user.id.as_str())),
-        };
-        let appended = self
-            .state
-            .db
-            .append_chat_message(
-                &self.chat_id,
-                kind,
-                author,
-                &client_id,
-                &text,
-                store::now_ms(),
-            )
-            .await?;
-        match appended {
-            Appended::Ended => self.error(ws, "chat_ended", "this chat has ended").await,
-            Appended::Again(m) => {
+        let agent = self.side == Side::Staff;
+        let sent = send_message(
+            &self.state,
+            &self.current,
+            &self.chat_id,
+            agent,
+            &client_id,
+            &body,
+        )
+        .await;
+        let client_id = client_id.trim();
+        match sent {
+            Err(e) => match e.reason() {
+                Reason::InvalidField { .. } => {
+                    let detail = e.problem(crate::lang::Lang::En, None).detail;
+                    self.error(ws, "invalid_frame", &detail).await
+                }
+                _ => Err(api(e)),
+            },
+            Ok((Appended::Ended, _)) => self.error(ws, "chat_ended", "this chat has ended").await,
+            Ok((Appended::Again(m), _)) => {
                 self.send(ws, serde_json::json!({"type": "ack", "client_id": client_id, "seq": m.seq, "duplicate": true}))
                     .await?;
                 self.deliver(ws).await
             }
-            Appended::New(m) => {
-                crate::chat::nudge(&self.state, &self.chat_id, Nudge::Messages).await;
+            Ok((Appended::New(m), masked)) => {
                 self.send(
                     ws,
                     serde_json::json!({"type": "ack", "client_id": client_id, "seq": m.seq,
@@ -812,16 +1235,6 @@ impl Connection {
                 )
                 .await?;
                 if !masked.is_empty() {
-                    let (chat, ticket) = self.load().await?;
-                    record_masked(
-                        &self.state,
-                        &chat.customer_id,
-                        ticket.number,
-                        self.side == Side::Staff,
-                        &masked,
-                    )
-                    .await
-                    .map_err(api)?;
                     self.send(
                         ws,
                         serde_json::json!({"type": "notice", "code": "secret_masked",
@@ -833,6 +1246,50 @@ impl Connection {
             }
         }
     }
+}
+
+/// Stores a participant's message (secrets hidden first, a security event when one was) and
+/// nudges the chat: the WebSocket's and the pages' way in. A resend with the same `client_id`
+/// is the same message.
+pub(crate) async fn send_message(
+    state: &AppState,
+    current: &CurrentSession,
+    chat_id: &str,
+    agent: bool,
+    client_id: &str,
+    body: &str,
+) -> Result<(Appended, Vec<helpdesk::secrets::SecretKind>), ApiError> {
+    let client_id = client_id.trim();
+    if client_id.is_empty() || client_id.len() > 64 || client_id == "first" || client_id == "ended"
+    {
+        return Err(invalid("client_id", "1 to 64 characters of your own"));
+    }
+    let text = check_text("body", body, CHAT_MESSAGE_CHARS_MAX)?;
+    let mut masked = Vec::new();
+    let text = scrub(text, &mut masked);
+    let kind = if agent { "agent" } else { "customer" };
+    let appended = state
+        .db
+        .append_chat_message(
+            chat_id,
+            kind,
+            Some(current.user.id.as_str()),
+            client_id,
+            &text,
+            store::now_ms(),
+        )
+        .await?;
+    if let Appended::New(m) = &appended {
+        crate::chat::nudge(state, chat_id, Nudge::Messages).await;
+        if agent {
+            first_response(state, chat_id, current, &m.body).await?;
+        }
+        if !masked.is_empty() {
+            let (chat, ticket) = chat_and_ticket(state, chat_id).await?;
+            record_masked(state, &chat.customer_id, ticket.number, agent, &masked).await?;
+        }
+    }
+    Ok((appended, masked))
 }
 
 fn side_name(agent: bool) -> &'static str {
@@ -853,6 +1310,7 @@ pub async fn end_chat(
     state: &AppState,
     chat_id: &str,
     current: &CurrentSession,
+    call_outcome: Option<&str>,
 ) -> Result<(), ApiError> {
     let Some(chat) = state.db.chat(chat_id).await? else {
         return Err(ApiError::not_found());
@@ -866,6 +1324,15 @@ pub async fn end_chat(
     } else {
         "agent"
     };
+    if chat.media == "voice" {
+        let outcome = match (call_outcome, chat.answered_at_ms, who) {
+            (Some(o), _, _) => o,
+            (None, Some(_), _) => "completed",
+            (None, None, "customer") => "abandoned",
+            (None, None, _) => "declined",
+        };
+        state.db.set_call_outcome(chat_id, outcome).await?;
+    }
     state
         .db
         .append_chat_message(chat_id, "system", None, "ended", who, now)
@@ -874,7 +1341,7 @@ pub async fn end_chat(
         return Ok(());
     }
     let names = agent_names(state).await?;
-    let transcript: Vec<String> = state
+    let mut transcript: Vec<String> = state
         .db
         .chat_messages(chat_id, 0, 10_000)
         .await?
@@ -893,6 +1360,27 @@ pub async fn end_chat(
             format!("[{}] {who}: {}", rfc3339(m.created_at_ms), m.body)
         })
         .collect();
+    if chat.media == "voice" {
+        let ended = state
+            .db
+            .chat(chat_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let call = call_view(state, &ended, false, true).await?;
+        let agent = call
+            .answered_by
+            .map(|a| format!("{} ({})", a.name, a.badge))
+            .unwrap_or_else(|| "-".into());
+        transcript.insert(
+            0,
+            format!(
+                "In-app call / 网络电话: {}; waited {} s; talked {} s; agent {agent}\n",
+                call.outcome.unwrap_or_default(),
+                call.wait_s,
+                call.duration_s
+            ),
+        );
+    }
     if !transcript.is_empty() {
         let body = format!(
             "Chat transcript / 在线客服记录\n\n{}",

@@ -166,6 +166,7 @@ pub fn router() -> Router<AppState> {
         super::chats::ws,
         super::chats::end,
         super::chats::held,
+        super::chats::put_call_notes,
         super::live::start_verification,
         super::live::one_verification,
         super::live::type_code,

@@ -219,13 +219,10 @@ pub async fn try_code(
     code: &str,
 ) -> Result<Verification, ApiError> {
     require_staff(state, current).await?;
+    // Spaces and dashes as the customer read it out; full-width digits from a Chinese IME.
     let code: String = code
         .chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')),
-            _ => None,
-        })
+        .filter_map(helpcenter::official::ascii_digit)
         .collect();
     if code.len() != 6 {
         return Err(invalid("code", "the code is six digits"));

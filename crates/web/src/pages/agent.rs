@@ -255,6 +255,9 @@ struct ConsolePage<'a> {
     pops: Vec<PopLine>,
     /// Missed calls nobody returned yet.
     to_call_back: usize,
+    /// Chats and calls the agent holds, and calls ringing among them.
+    live_chats: usize,
+    ringing: usize,
     statuses: Vec<Choice>,
     priorities: Vec<Choice>,
     agents: Vec<Choice>,
@@ -404,7 +407,14 @@ async fn console_page(
             selected: agent.as_ref().is_some_and(|a| a.presence == *p),
         })
         .collect();
+    let held = state.db.chats_held_by(&current.user.id).await?;
+    let ringing = held
+        .iter()
+        .filter(|c| c.media == "voice" && c.answered_at_ms.is_none())
+        .count();
     let page = ConsolePage {
+        live_chats: held.len(),
+        ringing,
         ctx,
         agent: agent.map(|a| (a.display_name, a.presence, load, a.capacity)),
         presences,

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod admin;
 pub mod agent;
 mod assets;
+mod chat;
 pub mod desk_admin;
 pub mod help;
 pub mod help_admin;
@@ -23,6 +24,7 @@ pub mod security;
 pub mod supervisor;
 pub mod support;
 mod texts;
+mod texts_chat;
 mod texts_desk;
 mod texts_live;
 mod texts_supervisor;
@@ -83,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .merge(supervisor::router())
         .merge(desk_admin::router())
         .merge(agent::router())
+        .merge(chat::router())
         .merge(lang_router())
 }
 
@@ -501,7 +504,7 @@ fn csrf_refusal(ctx: &PageCtx) -> Response {
 
 /// Refuses posts that a browser says come from another site (`Sec-Fetch-Site`) or whose
 /// `Origin` is neither the public address nor the address the request was sent to.
-fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
+pub(super) fn same_site(headers: &HeaderMap, public_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if !matches!(site, "same-origin" | "none") {
             return false;

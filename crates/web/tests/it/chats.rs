@@ -473,3 +473,479 @@ async fn a_customer_on_one_node_chats_with_an_agent_on_another() {
     let (typing, _) = frame_of(&mut mia, "typing").await;
     assert_eq!(typing["from"], "agent", "typing crosses nodes too");
 }
+
+both_backends!(
+    an_in_app_call_rings_is_answered_signals_both_ways_and_leaves_a_record,
+    |backend| async move {
+        let app = App::spawn(backend).await;
+        let (_, _, agent) = desk(&app, 5).await;
+        let (_, kim) = app.customer("kim@example.com").await;
+        let r = app
+            .post_json("/api/v1/chats", json!({"media": "video"}), Some(&kim))
+            .await;
+        assert_eq!(
+            json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await["field"],
+            "media"
+        );
+        let call = json_of(
+            app.post_json(
+                "/api/v1/chats",
+                json!({"media": "voice", "category": "cannot_trade"}),
+                Some(&kim),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = call["id"].as_str().unwrap().to_owned();
+        assert_eq!(call["media"], "voice");
+        assert_eq!(call["call"]["state"], "ringing", "{call}");
+        assert!(call["call"].get("notes").is_none(), "notes are staff only");
+        let ticket = app
+            .staff_view(&agent, call["ticket_id"].as_str().unwrap())
+            .await;
+        assert_eq!(ticket["channel"], "in_app_call");
+
+        let mut customer = app.chat_ws(&id, &kim, 0).await.unwrap();
+        let hello = frame(&mut customer).await;
+        assert_eq!(hello["type"], "hello");
+        assert_eq!(
+            hello["ice_servers"],
+            json!([{"urls": ["stun:stun.example.com:3478"]}]),
+            "the operator's ICE servers reach the browsers"
+        );
+        let (state, _) = frame_of(&mut customer, "call").await;
+        assert_eq!(state["state"], "ringing");
+
+        // Nothing is signalled before the agent picks up, and only the agent picks up.
+        send(
+            &mut customer,
+            json!({"type": "signal", "data": {"description": {"type": "offer", "sdp": "v=0"}}}),
+        )
+        .await;
+        let (e, _) = frame_of(&mut customer, "error").await;
+        assert_eq!(e["code"], "call_not_connected");
+        send(&mut customer, json!({"type": "answer"})).await;
+        let (e, _) = frame_of(&mut customer, "error").await;
+        assert_eq!(e["code"], "invalid_frame");
+
+        let mut staff_ws = app.chat_ws(&id, &agent, 0).await.unwrap();
+        let (state, _) = frame_of(&mut staff_ws, "call").await;
+        assert_eq!(state["state"], "ringing");
+        send(&mut staff_ws, json!({"type": "answer"})).await;
+        let (state, _) = frame_of(&mut staff_ws, "call").await;
+        assert_eq!(state["state"], "connected");
+        let (state, _) = frame_of(&mut customer, "call").await;
+        assert_eq!(state["state"], "connected");
+        send(&mut staff_ws, json!({"type": "answer"})).await;
+        let (e, _) = frame_of(&mut staff_ws, "error").await;
+        assert_eq!(e["code"], "call_not_ringing", "picked up once");
+        let t = app
+            .state
+            .db
+            .ticket(call["ticket_id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            t.first_responded_at_ms.is_some(),
+            "picking up is the first response"
+        );
+        assert_eq!(t.status, "open");
+
+        // Signals cross in order, each to the other side only.
+        let offer = json!({"description": {"type": "offer", "sdp": "v=0 offer"}});
+        send(&mut customer, json!({"type": "signal", "data": offer})).await;
+        for n in 0..3 {
+            send(
+                &mut customer,
+                json!({"type": "signal", "data": {"candidate": {"candidate": format!("c{n}")}}}),
+            )
+            .await;
+        }
+        let (s, _) = frame_of(&mut staff_ws, "signal").await;
+        assert_eq!(
+            (s["from"].clone(), s["data"].clone()),
+            (json!("customer"), offer)
+        );
+        for n in 0..3 {
+            let (s, _) = frame_of(&mut staff_ws, "signal").await;
+            assert_eq!(s["data"]["candidate"]["candidate"], format!("c{n}"));
+        }
+        let answer = json!({"description": {"type": "answer", "sdp": "v=0 answer"}});
+        send(&mut staff_ws, json!({"type": "signal", "data": answer})).await;
+        let (s, skipped) = frame_of(&mut customer, "signal").await;
+        assert_eq!(
+            (s["from"].clone(), s["data"].clone()),
+            (json!("agent"), answer)
+        );
+        assert!(
+            skipped.iter().all(|f| f["type"] != "signal"),
+            "the customer never gets their own signals back: {skipped:?}"
+        );
+        // Bad signals: not an object, too big.
+        send(&mut customer, json!({"type": "signal", "data": "offer"})).await;
+        let (e, _) = frame_of(&mut customer, "error").await;
+        assert_eq!(e["code"], "invalid_frame");
+        send(
+            &mut customer,
+            json!({"type": "signal", "data": {"sdp": "x".repeat(20_000)}}),
+        )
+        .await;
+        let (e, _) = frame_of(&mut customer, "error").await;
+        assert_eq!(e["code"], "invalid_frame");
+
+        // The text side works during the call.
+        send(
+            &mut customer,
+            json!({"type": "send", "client_id": "a1", "body": "Can you hear me?"}),
+        )
+        .await;
+        let (m, _) = frame_of(&mut staff_ws, "message").await;
+        assert_eq!(m["body"], "Can you hear me?");
+
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        send(&mut customer, json!({"type": "hangup"})).await;
+        let (state, _) = frame_of(&mut staff_ws, "call").await;
+        assert_eq!(
+            (state["state"].clone(), state["outcome"].clone()),
+            (json!("ended"), json!("completed"))
+        );
+
+        // The record: staff see notes; the customer does not; secrets in notes are hidden.
+        let r = app
+            .put_json(
+                &format!("/api/v1/chats/{id}/call-notes"),
+                json!({"notes": "wants a limit raise"}),
+                &kim,
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "customers keep no call notes"
+        );
+        let view = json_of(
+            app.put_json(
+                &format!("/api/v1/chats/{id}/call-notes"),
+                json!({"notes": "Limit raise asked; customer read 4111 1111 1111 1111 aloud"}),
+                &agent,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let record = &view["call"];
+        assert_eq!(record["outcome"], "completed");
+        assert!(record["duration_s"].as_i64().unwrap() >= 1, "{record}");
+        assert!(record["wait_s"].as_i64().unwrap() >= 0);
+        assert_eq!(
+            record["answered_by"]["badge"]
+                .as_str()
+                .map(|b| b.starts_with('A')),
+            Some(true)
+        );
+        let notes = record["notes"].as_str().unwrap();
+        assert!(
+            notes.starts_with("Limit raise asked") && !notes.contains("4111 1111"),
+            "{notes}"
+        );
+        let mine = json_of(
+            app.get_auth(&format!("/api/v1/chats/{id}"), &kim).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(mine["call"]["outcome"], "completed");
+        assert!(mine["call"].get("notes").is_none());
+        let ticket = app
+            .staff_view(&agent, call["ticket_id"].as_str().unwrap())
+            .await;
+        let kept = ticket["messages"].as_array().unwrap().iter().any(|m| {
+            m["body"]
+                .as_str()
+                .unwrap_or("")
+                .contains("In-app call / 网络电话: completed")
+        });
+        assert!(kept, "the call's record is kept on its ticket: {ticket}");
+
+        // A caller who hangs up before anyone answers abandoned the call.
+        let second = json_of(
+            app.post_json("/api/v1/chats", json!({"media": "voice"}), Some(&kim))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let second = second["id"].as_str().unwrap();
+        let mut ws = app.chat_ws(second, &kim, 0).await.unwrap();
+        let (state, _) = frame_of(&mut ws, "call").await;
+        assert_eq!(state["state"], "ringing");
+        send(&mut ws, json!({"type": "hangup"})).await;
+        let (state, _) = frame_of(&mut ws, "call").await;
+        assert_eq!(
+            (state["state"].clone(), state["outcome"].clone()),
+            (json!("ended"), json!("abandoned"))
+        );
+        // A text chat is no call.
+        let text = json_of(app.start_chat(&kim, "hi").await, StatusCode::CREATED).await;
+        let text = text["id"].as_str().unwrap();
+        let mut ws = app.chat_ws(text, &kim, 0).await.unwrap();
+        send(&mut ws, json!({"type": "hangup"})).await;
+        let (e, _) = frame_of(&mut ws, "error").await;
+        assert_eq!(e["code"], "invalid_frame");
+        let r = app
+            .put_json(
+                &format!("/api/v1/chats/{text}/call-notes"),
+                json!({"notes": "x"}),
+                &agent,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // In a text chat the agent's first message is the ticket's first response, kept on it
+        // as a public reply on the chat channel (no mail: the customer read it live).
+        let text_ticket = app.state.db.chat(text).await.unwrap().unwrap().ticket_id;
+        let mut staff_ws = app.chat_ws(text, &agent, 0).await.unwrap();
+        frame_of(&mut staff_ws, "hello").await;
+        let before = app.state.db.ticket(&text_ticket).await.unwrap().unwrap();
+        assert_eq!(before.first_responded_at_ms, None);
+        send(
+            &mut staff_ws,
+            json!({"type": "send", "client_id": "s1", "body": "Hello, I am here"}),
+        )
+        .await;
+        frame_of(&mut staff_ws, "ack").await;
+        send(
+            &mut staff_ws,
+            json!({"type": "send", "client_id": "s2", "body": "Second"}),
+        )
+        .await;
+        frame_of(&mut staff_ws, "ack").await;
+        let after = app.state.db.ticket(&text_ticket).await.unwrap().unwrap();
+        assert!(after.first_responded_at_ms.is_some());
+        let view = app.staff_view(&agent, &text_ticket).await;
+        let replies: Vec<&Value> = view["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["channel"] == "chat" && m["internal"] == false && m["from"] == "agent")
+            .collect();
+        assert_eq!(
+            replies.len(),
+            1,
+            "only the first message is the reply: {view}"
+        );
+        assert_eq!(replies[0]["body"], "Hello, I am here");
+    }
+);
+
+/// Opens a chat's WebSocket with a page's cookies and an `Origin` (or none).
+async fn cookie_ws(
+    app: &App,
+    chat: &str,
+    cookies: &str,
+    origin: Option<&str>,
+) -> Result<Socket, u16> {
+    let url = format!("{}/chats/{chat}/ws", app.url("").replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookies.parse().unwrap());
+    if let Some(o) = origin {
+        request.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+both_backends!(
+    the_pages_chat_over_a_cookie_session_from_this_site_only,
+    |backend| async move {
+        use crate::accounts::STRONG;
+        use crate::pages::Browser;
+
+        let app = App::spawn(backend).await;
+        let (admin, agent_id, agent) = desk(&app, 5).await;
+        let _ = (&admin, &agent_id);
+        app.customer("kim@example.com").await;
+        let mut kim = Browser::new(&app);
+        assert_eq!(kim.log_in("kim@example.com", STRONG).await.status, 303);
+        let page = kim.get("/support/chat").await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Free in-app call"), "{}", page.body);
+        let started = kim
+            .submit(
+                "/support/chat",
+                "/support/chat",
+                &[
+                    ("media", "text"),
+                    ("category", "funds_delayed"),
+                    ("message", "Where is my deposit?"),
+                ],
+            )
+            .await;
+        assert_eq!(started.status, 303, "{}", started.body);
+        let room = started.headers["location"].to_str().unwrap().to_owned();
+        let chat = room.trim_start_matches("/support/chats/").to_owned();
+        let page = kim.get(&room).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Where is my deposit?"));
+        assert!(page.body.contains(&format!("data-ws=\"/chats/{chat}/ws\"")));
+
+        // The page's WebSocket: this site's origin only, a signed-in session only.
+        let cookies = kim.cookie_header();
+        let ours = app.url("");
+        let ours = ours.trim_end_matches('/');
+        assert_eq!(
+            cookie_ws(&app, &chat, &cookies, None).await.err(),
+            Some(403)
+        );
+        assert_eq!(
+            cookie_ws(&app, &chat, &cookies, Some("https://evil.example"))
+                .await
+                .err(),
+            Some(403),
+            "another site's page cannot ride the cookie"
+        );
+        assert_eq!(
+            cookie_ws(&app, &chat, "", Some(ours)).await.err(),
+            Some(401)
+        );
+        let mut ws = cookie_ws(&app, &chat, &cookies, Some(ours)).await.unwrap();
+        let (hello, _) = frame_of(&mut ws, "hello").await;
+        assert_eq!(hello["you"], "customer");
+        let (m, _) = frame_of(&mut ws, "message").await;
+        assert_eq!(m["body"], "Where is my deposit?");
+        // Someone else's cookie session is not in this chat.
+        app.customer("eve@example.com").await;
+        let mut eve = Browser::new(&app);
+        eve.log_in("eve@example.com", STRONG).await;
+        assert_eq!(
+            cookie_ws(&app, &chat, &eve.cookie_header(), Some(ours))
+                .await
+                .err(),
+            Some(404)
+        );
+        assert_eq!(eve.get(&room).await.status, 404);
+
+        // The form without script: a fresh id per render, so posting it twice is one message.
+        let page = kim.get(&room).await;
+        let marker = "name=\"client_id\" value=\"";
+        let at = page.body.find(marker).unwrap() + marker.len();
+        let client_id = page.body[at..].split('"').next().unwrap().to_owned();
+        let csrf = page.csrf();
+        for _ in 0..2 {
+            let r = kim
+                .post(
+                    &format!("{room}/send"),
+                    &[
+                        ("csrf", &csrf),
+                        ("client_id", &client_id),
+                        ("body", "Sent by form"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 303);
+        }
+        let (m, _) = frame_of(&mut ws, "message").await;
+        assert_eq!(m["body"], "Sent by form");
+        quiet(&mut ws).await;
+        let full = json_of(
+            app.get_auth(&format!("/api/v1/chats/{chat}"), &agent).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(full["messages"].as_array().unwrap().len(), 2, "{full}");
+        // Without the CSRF token nothing is sent.
+        let r = kim
+            .post(
+                &format!("{room}/send"),
+                &[("client_id", "zz"), ("body", "forged")],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+
+        // The agent's console shows the chat with the customer's messages.
+        let mut console =
+            crate::help_pages::staff(&app, "lead@example.com", identity::Role::Supervisor).await;
+        let page = console.get(&format!("/agent/chats?open={chat}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Sent by form"));
+        assert!(page.body.contains("data-side=\"agent\""));
+        // Staff opening the customer's page are sent to the console.
+        let r = console.get(&room).await;
+        assert_eq!(r.status, 303);
+
+        // The customer ends it from the page.
+        let page = kim.get(&room).await;
+        let r = kim
+            .post(&format!("{room}/end"), &[("csrf", &page.csrf())])
+            .await;
+        assert_eq!(r.status, 303);
+        let (_, _) = frame_of(&mut ws, "ended").await;
+        let page = kim.get(&room).await;
+        assert!(page.body.contains("This conversation has ended"));
+        assert!(
+            !page.body.contains("data-chat-form"),
+            "no composer once ended"
+        );
+    }
+);
+
+both_backends!(
+    with_nobody_to_answer_the_chat_page_offers_a_ticket_a_callback_or_the_hotline,
+    |backend| async move {
+        use crate::accounts::STRONG;
+        use crate::pages::Browser;
+
+        let app = App::spawn(backend).await;
+        let (_, admin) = staff(&app, "admin@example.com", identity::Role::Admin).await;
+        app.desk_group(&admin, "general").await;
+        app.customer("kim@example.com").await;
+        let mut kim = Browser::new(&app);
+        kim.lang = "zh-CN";
+        kim.log_in("kim@example.com", STRONG).await;
+        let page = kim
+            .submit(
+                "/support/chat",
+                "/support/chat",
+                &[
+                    ("media", "voice"),
+                    ("category", "payment_failed"),
+                    ("message", "付款一直失败，提示余额不足"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("暂时没有客服可以接待"), "{}", page.body);
+        assert!(page.body.contains("href=\"/support/callback\""));
+        assert!(page.body.contains("href=\"/help/contact\""));
+        assert!(
+            page.body.contains("付款一直失败，提示余额不足"),
+            "what was typed is kept"
+        );
+        let r = kim
+            .post(
+                "/support/chat/ticket",
+                &[
+                    ("csrf", &page.csrf()),
+                    ("category", "payment_failed"),
+                    ("message", "付款一直失败，提示余额不足"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        let to = r.headers["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("/support/tickets/"), "{to}");
+        let ticket = kim.get(&to).await;
+        assert!(ticket.body.contains("付款一直失败，提示余额不足"));
+        let (_, kim_token) = (0, app.token("kim@example.com").await);
+        let list = json_of(
+            app.get_auth("/api/v1/chats", &kim_token).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list["items"], json!([]), "no dead chat was left waiting");
+    }
+);

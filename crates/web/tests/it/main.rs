@@ -104,6 +104,10 @@ impl App {
         let settings = web::Settings {
             allow_private_webhooks: true,
             cti_secret: Some(CTI_SECRET.to_owned()),
+            ice_servers: vec![web::IceServer {
+                urls: vec!["stun:stun.example.com:3478".into()],
+                ..Default::default()
+            }],
             ..Default::default()
         };
         payments::webhook::spawn_deliverer(

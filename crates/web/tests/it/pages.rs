@@ -16,7 +16,7 @@ pub(crate) struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: BTreeMap<String, String>,
-    lang: &'static str,
+    pub(crate) lang: &'static str,
 }
 
 pub(crate) struct Page {
