@@ -88,6 +88,8 @@ pub struct Settings {
     pub desk: desk::DeskSettings,
     /// The secret the PBX signs call events with; `None`: `POST /api/v1/cti/events` is off.
     pub cti_secret: Option<String>,
+    /// Callbacks: tries, the wait between them, windows and claims (`[live]`).
+    pub callbacks: helpdesk::callbacks::Policy,
 }
 
 impl Settings {
@@ -117,6 +119,7 @@ impl Default for Settings {
             allow_private_webhooks: false,
             desk: desk::DeskSettings::default(),
             cti_secret: None,
+            callbacks: helpdesk::callbacks::Policy::default(),
         }
     }
 }

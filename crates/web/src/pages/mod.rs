@@ -12,6 +12,7 @@ pub mod activity;
 pub mod admin;
 pub mod agent;
 mod assets;
+pub mod callbacks;
 pub mod desk_admin;
 pub mod help;
 pub mod help_admin;
@@ -23,6 +24,7 @@ pub mod security;
 pub mod supervisor;
 pub mod support;
 mod texts;
+mod texts_callbacks;
 mod texts_desk;
 mod texts_live;
 mod texts_supervisor;
@@ -83,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .merge(supervisor::router())
         .merge(desk_admin::router())
         .merge(agent::router())
+        .merge(callbacks::router())
         .merge(lang_router())
 }
 
