@@ -2,7 +2,8 @@
 //! has used of its targets and whether it breached them ([`sla`]), the business-time
 //! arithmetic those clocks stand on ([`business`]), and which agent a new ticket goes to
 //! ([`routing`]); what a reply or an edit does to a ticket's status, fields and history
-//! ([`change`]); agents' canned replies and their actions ([`macros`]), what agents see of a
+//! ([`change`]); when a callback may be asked for and what a try's outcome does
+//! ([`callbacks`]); agents' canned replies and their actions ([`macros`]), what agents see of a
 //! customer's personal data ([`masking`]), the recovery phrases, private keys, one-time codes
 //! and card numbers hidden from every message before it is stored ([`secrets`]), and which
 //! files a ticket accepts and how they are served ([`attachments`]); the supervisors' figures
@@ -16,6 +17,7 @@
 
 pub mod attachments;
 pub mod business;
+pub mod callbacks;
 pub mod change;
 pub mod cti;
 pub mod macros;

@@ -154,6 +154,10 @@ pub struct FileLiveConfig {
     /// (coturn). Without any, calls connect directly, which works inside one network only.
     #[serde(default)]
     pub ice_servers: Vec<web::IceServer>,
+    /// Tries before a callback is missed (default 3, 1 to 10).
+    pub callback_max_attempts: Option<i64>,
+    /// Minutes before an unanswered callback is tried again (default 15, 1 to 240).
+    pub callback_retry_after_min: Option<i64>,
 }
 
 impl fmt::Debug for FileLiveConfig {
@@ -167,6 +171,8 @@ impl fmt::Debug for FileLiveConfig {
                 "ice_servers",
                 &self.ice_servers.iter().map(|s| &s.urls).collect::<Vec<_>>(),
             )
+            .field("callback_max_attempts", &self.callback_max_attempts)
+            .field("callback_retry_after_min", &self.callback_retry_after_min)
             .finish()
     }
 }
@@ -202,7 +208,33 @@ impl FileLiveConfig {
                 ));
             }
         }
+        if let Some(n) = self.callback_max_attempts {
+            if !(1..=10).contains(&n) {
+                return Err(ConfigError(format!(
+                    "live.callback_max_attempts: {n} is not from 1 to 10"
+                )));
+            }
+        }
+        if let Some(m) = self.callback_retry_after_min {
+            if !(1..=240).contains(&m) {
+                return Err(ConfigError(format!(
+                    "live.callback_retry_after_min: {m} is not from 1 to 240"
+                )));
+            }
+        }
         Ok(self)
+    }
+
+    /// The callback policy: the configured tries and wait over the defaults.
+    pub fn callback_policy(&self) -> helpdesk::callbacks::Policy {
+        let defaults = helpdesk::callbacks::Policy::default();
+        helpdesk::callbacks::Policy {
+            max_attempts: self.callback_max_attempts.unwrap_or(defaults.max_attempts),
+            retry_after_ms: self
+                .callback_retry_after_min
+                .map_or(defaults.retry_after_ms, |m| m * 60_000),
+            ..defaults
+        }
     }
 }
 

@@ -44,6 +44,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         desk: desk_settings(&config),
         cti_secret: config.live.cti_secret.clone(),
         ice_servers: config.live.ice_servers.clone(),
+        callbacks: config.live.callback_policy(),
     };
     // Said once at start rather than on every passkey request: browsers refuse an IP address
     // as a passkey domain, so a public URL like http://127.0.0.1:8080 turns passkeys off.

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod callbacks;
 pub mod chats;
 pub mod desk;
 pub mod email_tokens;
@@ -106,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (11, "live", include_str!("../migrations/0011_live.sql")),
     (12, "voice", include_str!("../migrations/0012_voice.sql")),
+    (
+        13,
+        "callbacks",
+        include_str!("../migrations/0013_callbacks.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

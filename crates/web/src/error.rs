@@ -145,6 +145,21 @@ pub enum Reason {
     InvalidPhone,
     /// Nobody who could take a chat is online now.
     ChatUnavailable,
+    /// A callback window that cannot be asked for (in the past, too short or long, too far
+    /// ahead, or not inside one opening of the hotline).
+    CallbackWindow(helpdesk::callbacks::WindowRefusal),
+    /// The customer already has this many callbacks waiting.
+    TooManyCallbacks { max: i64 },
+    /// No hotline takes callbacks.
+    CallbackUnavailable,
+    /// The callback no longer waits for a try (done, missed or cancelled).
+    CallbackNotPending,
+    /// Another agent is calling this customer now.
+    CallbackClaimed,
+    /// The callback's time has not come yet.
+    CallbackNotDue,
+    /// A try is recorded by the agent holding the callback: claim it first (claims lapse).
+    CallbackNotClaimed,
     /// Our fault, not the client's: a bug or an unexpected infrastructure failure.
     Internal,
 }
@@ -317,6 +332,13 @@ impl Reason {
             Reason::SignatureExpired => "signature_expired",
             Reason::InvalidPhone => "invalid_phone",
             Reason::ChatUnavailable => "chat_unavailable",
+            Reason::CallbackWindow(r) => r.code(),
+            Reason::TooManyCallbacks { .. } => "too_many_callbacks",
+            Reason::CallbackUnavailable => "callback_unavailable",
+            Reason::CallbackNotPending => "callback_not_pending",
+            Reason::CallbackClaimed => "callback_claimed",
+            Reason::CallbackNotDue => "callback_not_due",
+            Reason::CallbackNotClaimed => "callback_not_claimed",
             Reason::Internal => "internal_error",
         }
     }
@@ -379,6 +401,13 @@ impl Reason {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Reason::VerificationNotPending | Reason::ChatUnavailable => StatusCode::CONFLICT,
+            Reason::CallbackWindow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Reason::TooManyCallbacks { .. }
+            | Reason::CallbackUnavailable
+            | Reason::CallbackNotPending
+            | Reason::CallbackClaimed
+            | Reason::CallbackNotDue
+            | Reason::CallbackNotClaimed => StatusCode::CONFLICT,
             Reason::InvalidSignature | Reason::SignatureExpired => StatusCode::UNAUTHORIZED,
             Reason::InvalidToken => StatusCode::BAD_REQUEST,
             Reason::ExpiredToken => StatusCode::GONE,
@@ -629,6 +658,67 @@ impl Reason {
                 }
             }
             Reason::TicketRefused(r) => r.texts(),
+            Reason::CallbackWindow(r) => callback_window_texts(*r),
+            Reason::TooManyCallbacks { max } => Texts {
+                en: text(
+                    "Too many callbacks waiting",
+                    format!("You already have {max} callbacks waiting. Cancel one you no longer need, or wait until we have called."),
+                ),
+                zh_cn: text(
+                    "待回电请求过多",
+                    format!("您已有 {max} 个待处理的回电请求。请取消不再需要的请求，或等我们回电后再预约。"),
+                ),
+            },
+            Reason::CallbackUnavailable => Texts {
+                en: text(
+                    "Callbacks unavailable",
+                    "No hotline takes callback requests at the moment. Open a ticket, or see the help center's contact page.",
+                ),
+                zh_cn: text(
+                    "暂不提供回电",
+                    "目前没有热线接受回电预约。请提交工单，或查看帮助中心的联系方式页面。",
+                ),
+            },
+            Reason::CallbackNotPending => Texts {
+                en: text(
+                    "Callback closed",
+                    "This callback no longer waits for a call: it was done, cancelled, or missed after every try.",
+                ),
+                zh_cn: text(
+                    "回电已结束",
+                    "该回电请求已不再等待回电：已完成、已取消，或多次尝试后未能接通。",
+                ),
+            },
+            Reason::CallbackClaimed => Texts {
+                en: text(
+                    "Another agent is calling",
+                    "Another agent claimed this callback a moment ago and is calling the customer. Take the next one in the queue.",
+                ),
+                zh_cn: text(
+                    "其他客服正在回电",
+                    "另一位客服刚刚领取了该回电并正在联系客户。请处理队列中的下一个。",
+                ),
+            },
+            Reason::CallbackNotDue => Texts {
+                en: text(
+                    "Not time yet",
+                    "The customer asked to be called later than this. Call within their window.",
+                ),
+                zh_cn: text(
+                    "尚未到回电时间",
+                    "客户希望稍后再接到电话，请在客户选定的时间段内回电。",
+                ),
+            },
+            Reason::CallbackNotClaimed => Texts {
+                en: text(
+                    "Claim the callback first",
+                    "Only the agent holding the callback records a try, and a claim lasts ten minutes. Claim it (again) before calling.",
+                ),
+                zh_cn: text(
+                    "请先领取回电",
+                    "只有领取了回电的客服才能记录回电结果，领取有效期为十分钟。请在回电前（重新）领取。",
+                ),
+            },
             Reason::VerificationCodeWrong { attempts_left } => Texts {
                 en: text(
                     "Wrong code",
@@ -794,6 +884,94 @@ fn withdrawal_texts(refusal: &wallet::WithdrawalRefusal, asset: &str, decimals: 
 }
 
 /// "1 minute 5 seconds", for messages that say how long to wait.
+/// When a callback window is refused, in both languages.
+fn callback_window_texts(r: helpdesk::callbacks::WindowRefusal) -> Texts {
+    use helpdesk::callbacks::WindowRefusal as W;
+    let minutes = |ms: i64| u64::try_from(ms / 1000).unwrap_or(0);
+    match r {
+        W::InPast => Texts {
+            en: text(
+                "Window in the past",
+                "That time has passed. Pick a time from now on.",
+            ),
+            zh_cn: text("时间已过", "该时间已经过去，请选择现在之后的时间。"),
+        },
+        W::TooShort { min_ms } => Texts {
+            en: text(
+                "Window too short",
+                format!(
+                    "Give us at least {} to call you.",
+                    duration_en(minutes(min_ms))
+                ),
+            ),
+            zh_cn: text(
+                "时间段太短",
+                format!("回电时间段至少需要 {}。", duration_zh(minutes(min_ms))),
+            ),
+        },
+        W::TooLong { max_ms } => Texts {
+            en: text(
+                "Window too long",
+                format!(
+                    "A window lasts at most {}: pick a shorter one so you are ready when we call.",
+                    duration_en(minutes(max_ms))
+                ),
+            ),
+            zh_cn: text(
+                "时间段太长",
+                format!(
+                    "回电时间段最长 {}，请选择较短的时间段，以便我们来电时您方便接听。",
+                    duration_zh(minutes(max_ms))
+                ),
+            ),
+        },
+        W::TooFar { max_ms } => Texts {
+            en: text(
+                "Window too far ahead",
+                format!(
+                    "Callbacks can be booked up to {} days ahead.",
+                    max_ms / 86_400_000
+                ),
+            ),
+            zh_cn: text(
+                "预约时间太远",
+                format!("回电最多可提前 {} 天预约。", max_ms / 86_400_000),
+            ),
+        },
+        W::Closed { next_open_ms } => {
+            let next = next_open_ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok());
+            match next {
+                Some(t) => Texts {
+                    en: text(
+                        "Hotline closed then",
+                        format!(
+                            "The hotline is not open for all of that window. It next opens at {} (UTC); pick a window inside its hours.",
+                            t.strftime("%Y-%m-%d %H:%M")
+                        ),
+                    ),
+                    zh_cn: text(
+                        "该时段热线未开放",
+                        format!(
+                            "热线在该时间段内并非全程开放。下次开放时间为 {}（UTC），请在服务时间内选择时间段。",
+                            t.strftime("%Y-%m-%d %H:%M")
+                        ),
+                    ),
+                },
+                None => Texts {
+                    en: text(
+                        "Hotline closed then",
+                        "The hotline is not open for all of that window, and no opening is scheduled. Open a ticket instead.",
+                    ),
+                    zh_cn: text(
+                        "该时段热线未开放",
+                        "热线在该时间段内并非全程开放，且暂无开放安排。请改为提交工单。",
+                    ),
+                },
+            }
+        }
+    }
+}
+
 fn duration_en(seconds: u64) -> String {
     let (m, s) = (seconds / 60, seconds % 60);
     let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -851,6 +1029,9 @@ pub struct Problem {
     /// For `verification_code_wrong`: how many more codes may be tried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<i64>,
+    /// For `callback_window_closed`: when the hotline next opens (RFC 3339), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_open_at: Option<String>,
 }
 
 /// An error a handler returns; becomes a problem response.
@@ -931,6 +1112,14 @@ impl ApiError {
             },
             attempts_left: match &self.reason {
                 Reason::VerificationCodeWrong { attempts_left } => Some(*attempts_left),
+                _ => None,
+            },
+            next_open_at: match &self.reason {
+                Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::Closed {
+                    next_open_ms: Some(ms),
+                }) => jiff::Timestamp::from_millisecond(*ms)
+                    .ok()
+                    .map(|t| t.to_string()),
                 _ => None,
             },
         }
@@ -1060,6 +1249,28 @@ mod tests {
                 feedback_en: vec!["Add another word or two.".into()],
                 feedback_zh: vec!["再加一两个词。".into()],
             },
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::InPast),
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::TooShort {
+                min_ms: 900_000,
+            }),
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::TooLong {
+                max_ms: 14_400_000,
+            }),
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::TooFar {
+                max_ms: 14 * 86_400_000,
+            }),
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::Closed {
+                next_open_ms: Some(1_800_000_000_000),
+            }),
+            Reason::CallbackWindow(helpdesk::callbacks::WindowRefusal::Closed {
+                next_open_ms: None,
+            }),
+            Reason::TooManyCallbacks { max: 3 },
+            Reason::CallbackUnavailable,
+            Reason::CallbackNotPending,
+            Reason::CallbackClaimed,
+            Reason::CallbackNotDue,
+            Reason::CallbackNotClaimed,
             Reason::Internal,
         ]
     }

@@ -91,6 +91,8 @@ pub struct Settings {
     /// The STUN/TURN servers browsers use for in-app calls (empty: direct connections only,
     /// which work on one network).
     pub ice_servers: Vec<IceServer>,
+    /// Callbacks: tries, the wait between them, windows and claims (`[live]`).
+    pub callbacks: helpdesk::callbacks::Policy,
 }
 
 /// A STUN or TURN server for WebRTC, as a browser's `RTCIceServer` takes it.
@@ -135,6 +137,7 @@ impl Default for Settings {
             desk: desk::DeskSettings::default(),
             cti_secret: None,
             ice_servers: Vec::new(),
+            callbacks: helpdesk::callbacks::Policy::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod assets;
+pub mod callbacks;
 pub mod chats;
 pub mod dev;
 pub mod docs;
@@ -56,4 +57,5 @@ pub fn router() -> Router<AppState> {
         .merge(helpdesk::router())
         .merge(live::router())
         .merge(chats::router())
+        .merge(callbacks::router())
 }

@@ -475,7 +475,7 @@ async fn console(
 
 /// A console form from staff with a second factor; anyone else is refused as the console
 /// guard would refuse them.
-async fn console_form<T>(
+pub(super) async fn console_form<T>(
     state: &AppState,
     form: CsrfForm<T>,
 ) -> Result<(PageCtx, crate::auth::CurrentSession, T), Response> {

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod admin;
 pub mod agent;
 mod assets;
+pub mod callbacks;
 mod chat;
 pub mod desk_admin;
 pub mod help;
@@ -24,6 +25,7 @@ pub mod security;
 pub mod supervisor;
 pub mod support;
 mod texts;
+mod texts_callbacks;
 mod texts_chat;
 mod texts_desk;
 mod texts_live;
@@ -86,6 +88,7 @@ pub fn router() -> Router<AppState> {
         .merge(desk_admin::router())
         .merge(agent::router())
         .merge(chat::router())
+        .merge(callbacks::router())
         .merge(lang_router())
 }
 

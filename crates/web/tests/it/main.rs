@@ -2,6 +2,7 @@
 //! database, each story on SQLite and on PostgreSQL.
 
 mod accounts;
+mod callbacks;
 mod chats;
 mod desk_matrix;
 mod desk_pages;
