@@ -167,6 +167,23 @@ describe('live support', () => {
       await agent.check('notes');
     });
 
+    await customer.step('the customer asks for a call back instead, inside the hotline\'s hours', async () => {
+      const page = customer.page;
+      await customer.visit('/support/callback');
+      await customer.check('callback');
+      // The demo's hotlines have open hours within the fortnight, so there are times to pick.
+      await page.locator('#cb-slot').selectOption({ index: 0 });
+      await page.locator('#cb-phone').fill('+86 138 0013 8000');
+      await customer.navigate(() => page.locator('#new-callback button[type=submit]').click());
+      assert.equal(await page.locator('[data-callback][data-state="requested"]').count(), 1, 'the callback is listed');
+      await customer.check('callback-booked');
+    });
+
+    await agent.step('the agent sees the callback queue', async () => {
+      await agent.visit('/agent/callbacks');
+      await agent.check('callbacks');
+    });
+
     customer.finish(t);
     agent.finish(t);
   });

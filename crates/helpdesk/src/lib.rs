@@ -20,6 +20,7 @@ pub mod business;
 pub mod callbacks;
 pub mod change;
 pub mod cti;
+pub mod diagnose;
 pub mod macros;
 pub mod masking;
 pub mod routing;

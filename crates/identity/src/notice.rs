@@ -127,6 +127,13 @@ pub enum Notice<'a> {
         reply: &'a str,
         link: &'a str,
     },
+    /// Someone asked "I can't log in" for this address: what the troubleshooter found (one
+    /// line each, already in the recipient's language) and where to go next.
+    LoginHelp {
+        findings: &'a [&'a str],
+        reset_link: &'a str,
+        help_link: &'a str,
+    },
     /// The user's ticket was solved: how to rate it, and that a reply reopens it.
     TicketSolved {
         number: i64,
@@ -186,6 +193,7 @@ impl Notice<'_> {
             Notice::WithdrawalAddressAdded { .. } => "withdrawal_address_added",
             Notice::TicketReply { .. } => "ticket_reply",
             Notice::TicketSolved { .. } => "ticket_solved",
+            Notice::LoginHelp { .. } => "login_help",
             Notice::ComplaintReceived { .. } => "complaint_received",
             Notice::ComplaintResolved { .. } => "complaint_resolved",
             Notice::SlaAlert { .. } => "sla_alert",
@@ -330,6 +338,26 @@ fn english(notice: &Notice<'_>) -> (String, String) {
                  read):\n\n{link}\n\nSupport staff will never ask you for a password, a \
                  one-time code, a recovery code or a seed phrase.",
                 quoted(reply)
+            ),
+        ),
+        Notice::LoginHelp {
+            findings,
+            reset_link,
+            help_link,
+        } => (
+            "Why you cannot sign in to okwallet".to_owned(),
+            format!(
+                "Hello,\n\nSomeone (we hope you) asked why signing in to okwallet with this \
+                 address does not work. This is what we found on the account:\n\n{}\n\nTo \
+                 choose a new password:\n\n{reset_link}\n\nMore help, and a person if you \
+                 need one:\n\n{help_link}\n\nIf you did not ask, you can ignore this mail: \
+                 nothing was changed. Support staff will never ask you for a password, a \
+                 one-time code, a recovery code or a seed phrase.",
+                findings
+                    .iter()
+                    .map(|f| format!("- {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         ),
         Notice::TicketSolved {
@@ -579,6 +607,21 @@ fn chinese(notice: &Notice<'_>) -> (String, String) {
                 "您好，\n\n您的账户于 {}（IP 地址 {}）申请提现 {amount} 到地址 {address}。\n\n如果是您本人操作，无需其他处理，可以在提现页面查看进度。\n\n账户冻结期间，尚未发出的提现不会被发送。{FREEZE_HINT}\n\n{freeze_link}\n\n然后请联系客服。",
                 time(*at_ms),
                 shown_ip(ip)
+            ),
+        ),
+        Notice::LoginHelp {
+            findings,
+            reset_link,
+            help_link,
+        } => (
+            "为什么无法登录 okwallet".to_owned(),
+            format!(
+                "您好，\n\n有人（希望是您本人）询问为什么用此邮箱无法登录 okwallet。我们在账户上查到：\n\n{}\n\n设置新密码：\n\n{reset_link}\n\n更多帮助（需要时可联系人工客服）：\n\n{help_link}\n\n如果不是您本人操作，请忽略本邮件：账户没有任何变动。客服人员绝不会向您索要密码、验证码、恢复码或助记词。",
+                findings
+                    .iter()
+                    .map(|f| format!("- {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         ),
         Notice::TicketReply {
@@ -850,6 +893,7 @@ mod tests {
     use super::*;
 
     const LINK: &str = "https://wallet.example.com/freeze?token=okw_AAAA";
+    const FINDINGS: &[&str] = &["Signing in is locked for 2 more minutes after wrong passwords."];
     const AT: i64 = 1_767_225_600_000; // 2026-01-01 00:00 UTC
 
     fn every_notice() -> Vec<Notice<'static>> {
@@ -932,6 +976,11 @@ mod tests {
                 link: LINK,
                 rating_link: LINK,
                 reopen_days: 4,
+            },
+            Notice::LoginHelp {
+                findings: FINDINGS,
+                reset_link: LINK,
+                help_link: LINK,
             },
             Notice::ComplaintReceived {
                 number: 100_042,

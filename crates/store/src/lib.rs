@@ -13,6 +13,7 @@ pub mod audit;
 pub mod callbacks;
 pub mod chats;
 pub mod desk;
+pub mod diagnoses;
 pub mod email_tokens;
 pub mod factors;
 pub mod helpcenter;
@@ -111,6 +112,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "callbacks",
         include_str!("../migrations/0013_callbacks.sql"),
+    ),
+    (
+        14,
+        "diagnoses",
+        include_str!("../migrations/0014_diagnoses.sql"),
     ),
 ];
 

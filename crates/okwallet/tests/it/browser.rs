@@ -10,7 +10,9 @@
 //! articles and feedback, the contact page under a fixed clock, the official check and a
 //! report, the incident banner on the deposit page, and its admin pages), a free in-app call
 //! between two Chromium instances with fake microphones (WebRTC audio both ways, chat during the
-//! call with an input method composing, the call's record and notes), in
+//! call with an input method composing, the call's record and notes), troubleshooters ("I can't log
+//! in" answered in the mailbox, "cannot trade" escalated to a ticket that the agent opens with
+//! the findings and the refused transfer linked), in
 //! zh-CN and English at desktop and phone widths, with a full-page screenshot of
 //! every page in `test-artifacts/screenshots/` and an axe-core check that fails on serious or
 //! critical findings.

@@ -834,6 +834,52 @@ pub struct StatsView {
     pub days: Vec<DayView>,
     /// Complaints waiting for a supervisor now.
     pub complaints_open: i64,
+    /// Troubleshooter runs started in the window and how they ended (deflection).
+    pub troubleshooters: DeflectionView,
+}
+
+/// Troubleshooter runs and how they ended: solved without contacting us, or escalated to a
+/// person (the rest: not told).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct DeflectionView {
+    pub runs: i64,
+    pub resolved: i64,
+    pub escalated: i64,
+    /// Solved without contact, in thousandths of the runs.
+    pub resolved_permille: Option<i64>,
+    pub by_problem: Vec<DeflectionLine>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeflectionLine {
+    pub problem: String,
+    pub runs: i64,
+    pub resolved: i64,
+    pub escalated: i64,
+}
+
+async fn deflection(
+    state: &AppState,
+    window: &helpdesk::stats::Window,
+) -> Result<DeflectionView, ApiError> {
+    let rows = state
+        .db
+        .deflection(window.from.as_millisecond(), window.to.as_millisecond())
+        .await?;
+    let mut view = DeflectionView::default();
+    for r in rows {
+        view.runs += r.runs;
+        view.resolved += r.resolved;
+        view.escalated += r.escalated;
+        view.by_problem.push(DeflectionLine {
+            problem: r.problem,
+            runs: r.runs,
+            resolved: r.resolved,
+            escalated: r.escalated,
+        });
+    }
+    view.resolved_permille = (view.runs > 0).then(|| view.resolved * 1000 / view.runs);
+    Ok(view)
 }
 
 /// A window of whole local days, from the query (at most 366 days).
@@ -992,6 +1038,7 @@ pub async fn stats_view(state: &AppState, q: &StatsQuery) -> Result<StatsView, A
             })
             .collect(),
         complaints_open: state.db.count_open_complaints().await?,
+        troubleshooters: deflection(state, &window).await?,
     })
 }
 

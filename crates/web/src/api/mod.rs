@@ -9,6 +9,7 @@ pub mod assets;
 pub mod callbacks;
 pub mod chats;
 pub mod dev;
+pub mod diagnoses;
 pub mod docs;
 pub mod email_verifications;
 pub mod freeze_links;
@@ -57,5 +58,6 @@ pub fn router() -> Router<AppState> {
         .merge(helpdesk::router())
         .merge(live::router())
         .merge(chats::router())
+        .merge(diagnoses::router())
         .merge(callbacks::router())
 }

@@ -383,7 +383,7 @@ fn checksummed(stored: &str) -> String {
     Address::parse(stored).map_or_else(|| stored.to_owned(), |a| a.to_string())
 }
 
-fn block_time_of(state: &AppState, chain: &str) -> u64 {
+pub fn block_time_of(state: &AppState, chain: &str) -> u64 {
     state
         .wallet
         .as_deref()

@@ -906,6 +906,11 @@ fn event_text(
                 .unwrap_or_default()
         ),
         "macro_used" => format!("{} {}", ctx.t("agent.ev.macro"), s("macro")),
+        "diagnosis" => format!(
+            "{}: {}",
+            ctx.t("agent.ev.diagnosis"),
+            ctx.t(&format!("desk.cat.{}", s("problem")))
+        ),
         "merged_into" => format!(
             "{} #{}",
             ctx.t("agent.ev.merged_into"),

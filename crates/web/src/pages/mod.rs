@@ -28,8 +28,10 @@ mod texts;
 mod texts_callbacks;
 mod texts_chat;
 mod texts_desk;
+mod texts_diagnose;
 mod texts_live;
 mod texts_supervisor;
+mod troubleshoot;
 pub mod wallet;
 
 use std::fmt::Write as _;
@@ -55,7 +57,7 @@ use crate::error::ApiError;
 use crate::lang::{cookie, Lang, LANG_COOKIE};
 use crate::AppState;
 
-pub use texts::text;
+pub use texts::{lookup, text};
 
 /// The cookie holding a web session's token.
 pub const SESSION_COOKIE: &str = "okw_session";
@@ -88,6 +90,7 @@ pub fn router() -> Router<AppState> {
         .merge(desk_admin::router())
         .merge(agent::router())
         .merge(chat::router())
+        .merge(troubleshoot::router())
         .merge(callbacks::router())
         .merge(lang_router())
 }

@@ -343,6 +343,33 @@ fn figures(ctx: &PageCtx, s: &StatsView) -> Figures {
             value: s.complaints_open.to_string(),
             detail: String::new(),
         },
+        Kpi {
+            key: "troubleshooter_runs",
+            label: ctx.t("sup.deflection.runs"),
+            value: s.troubleshooters.runs.to_string(),
+            detail: s
+                .troubleshooters
+                .by_problem
+                .iter()
+                .map(|p| format!("{} {}", ctx.t(&format!("desk.cat.{}", p.problem)), p.runs))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        },
+        Kpi {
+            key: "troubleshooter_resolved",
+            label: ctx.t("sup.deflection.resolved"),
+            value: s.troubleshooters.resolved.to_string(),
+            detail: s
+                .troubleshooters
+                .resolved_permille
+                .map_or_else(String::new, |p| format!("{}.{}%", p / 10, p % 10)),
+        },
+        Kpi {
+            key: "troubleshooter_escalated",
+            label: ctx.t("sup.deflection.escalated"),
+            value: s.troubleshooters.escalated.to_string(),
+            detail: String::new(),
+        },
     ];
     let categories: Vec<Bar> = s
         .by_category

@@ -769,6 +769,7 @@ fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static 
         .chain(super::texts_live::TEXTS)
         .chain(super::texts_chat::TEXTS)
         .chain(super::texts_callbacks::TEXTS)
+        .chain(super::texts_diagnose::TEXTS)
 }
 
 fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {

@@ -6,6 +6,7 @@ mod callbacks;
 mod chats;
 mod desk_matrix;
 mod desk_pages;
+mod diagnoses;
 mod help;
 pub(crate) mod help_pages;
 pub(crate) mod helpdesk;

@@ -9,7 +9,7 @@ use crate::accounts::{code, STRONG};
 use crate::App;
 
 impl App {
-    async fn step_up(&self, token: &str) {
+    pub(crate) async fn step_up(&self, token: &str) {
         let r = self
             .post_json(
                 "/api/v1/me/step-up",
@@ -20,7 +20,7 @@ impl App {
         assert_eq!(r.status(), StatusCode::OK);
     }
 
-    async fn deposit_address(&self, token: &str, asset: &str) -> Value {
+    pub(crate) async fn deposit_address(&self, token: &str, asset: &str) -> Value {
         let r = self
             .post_json(
                 "/api/v1/deposit-addresses",
@@ -32,8 +32,8 @@ impl App {
         r.json().await.unwrap()
     }
 
-    /// Deposits `amount` ETH by the simulated chain and mines until it is credited.
-    async fn fund_eth(&self, token: &str, amount: &str) {
+    /// Sends `amount` ETH to the caller's deposit address on the simulated chain (not mined).
+    pub(crate) async fn sim_deposit(&self, token: &str, amount: &str) {
         let address = self.deposit_address(token, "ETH").await["address"]
             .as_str()
             .unwrap()
@@ -46,6 +46,11 @@ impl App {
             )
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);
+    }
+
+    /// Deposits `amount` ETH by the simulated chain and mines until it is credited.
+    pub(crate) async fn fund_eth(&self, token: &str, amount: &str) {
+        self.sim_deposit(token, amount).await;
         self.mine(6).await;
     }
 
@@ -66,14 +71,19 @@ impl App {
     }
 
     /// Lets every address-book entry be used now, as if the time-lock had passed.
-    async fn unlock_book(&self) {
+    pub(crate) async fn unlock_book(&self) {
         sqlx::query("UPDATE withdrawal_addresses SET usable_from_ms = 0")
             .execute(self.state.db.pool())
             .await
             .unwrap();
     }
 
-    async fn withdraw(&self, token: &str, body: Value, key: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn withdraw(
+        &self,
+        token: &str,
+        body: Value,
+        key: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url("/api/v1/withdrawals"))
@@ -86,7 +96,7 @@ impl App {
     }
 }
 
-const DEST: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+pub(crate) const DEST: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 both_backends!(
     a_deposit_is_seen_confirmed_and_credited_through_the_api,
